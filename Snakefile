@@ -1,0 +1,22 @@
+# latent-atlas: MNIST -> autoencoder latent space -> measured 2-D maps and a report.
+# This file only wires the workflow; rules live in workflow/rules, code in workflow/scripts.
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),

@@ -1,0 +1,11 @@
+"""Rule download_mnist: fetch the four MNIST IDX files, verified by SHA-256."""
+
+from pathlib import Path
+
+from latent_atlas import download
+from latent_atlas.logs import rule_log
+
+with rule_log(snakemake.log[0]):
+    out_dir = Path(snakemake.output[0]).parent
+    cfg = snakemake.params.mnist
+    download.fetch_verified(out_dir, download.build_sources(cfg))

@@ -1,0 +1,130 @@
+"""Normalise a dataset into one pickle-free ``data.npz`` that every later rule reads.
+
+Contents: ``x_train``/``x_test`` float32 in [0, 1], flattened to (N, pixels); ``y_train``/
+``y_test`` uint8 class labels; ``image_shape`` (rows, cols) so that conv models and figures can
+restore the images; ``class_names`` (unicode, no pickle).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from . import download
+from .errors import AtlasError
+from .idx import read_idx_pair
+from .io import load_npz, save_npz
+
+log = logging.getLogger(__name__)
+
+DATA_KEYS = ("x_train", "y_train", "x_test", "y_test", "image_shape", "class_names")
+DIGIT_NAMES = np.array([str(d) for d in range(10)])
+
+
+def _flatten01(images: np.ndarray, scale: float) -> np.ndarray:
+    """(N, rows, cols) integers -> (N, rows*cols) float32 in [0, 1]."""
+    flat = images.reshape(images.shape[0], -1).astype(np.float32)
+    flat /= np.float32(scale)
+    return flat
+
+
+def mnist_arrays(resource_dir: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Parse the four MNIST IDX files (as the seed does: /255, flattened)."""
+    d = Path(resource_dir)
+    xtr, ytr = read_idx_pair(d / "train-images-idx3-ubyte", d / "train-labels-idx1-ubyte")
+    xte, yte = read_idx_pair(d / "t10k-images-idx3-ubyte", d / "t10k-labels-idx1-ubyte")
+    if xtr.shape[1:] != xte.shape[1:]:
+        raise AtlasError(f"{d}: train images are {xtr.shape[1:]} but test images {xte.shape[1:]}")
+    return {
+        "x_train": _flatten01(xtr, 255.0),
+        "y_train": ytr.astype(np.uint8),
+        "x_test": _flatten01(xte, 255.0),
+        "y_test": yte.astype(np.uint8),
+        "image_shape": np.array(xtr.shape[1:], dtype=np.int64),
+        "class_names": DIGIT_NAMES,
+    }
+
+
+def digits_arrays(test_fraction: float, seed: int) -> dict[str, np.ndarray]:
+    """scikit-learn's bundled 8x8 digits (1,797 images, 64 features kept, /16), split stratified.
+
+    Kept at 8x8 rather than upscaled: it is a fast offline stand-in, and upscaling adds no
+    information, only compute.
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = load_digits()
+    images = bunch.images.astype(np.uint8)  # values 0..16
+    labels = bunch.target.astype(np.uint8)
+    xtr, xte, ytr, yte = train_test_split(
+        images, labels, test_size=test_fraction, random_state=seed, stratify=labels
+    )
+    return {
+        "x_train": _flatten01(xtr, 16.0),
+        "y_train": ytr,
+        "x_test": _flatten01(xte, 16.0),
+        "y_test": yte,
+        "image_shape": np.array(images.shape[1:], dtype=np.int64),
+        "class_names": DIGIT_NAMES,
+    }
+
+
+def normalise(
+    dataset: str, config: Mapping, out_path: str | os.PathLike[str], resource_dir: str | None
+) -> dict[str, np.ndarray]:
+    """Build ``data.npz`` for ``dataset``; MNIST inputs are re-verified by checksum first.
+
+    A resource file that was modified after download (one byte gone, say) is detected here and
+    fetched again from the configured sources before parsing, so the run recovers by itself.
+    """
+    if dataset == "mnist":
+        if resource_dir is None:
+            raise AtlasError("normalise mnist: no resource directory given")
+        sources = download.build_sources(config["mnist"])
+        download.fetch_verified(resource_dir, sources)
+        arrays = mnist_arrays(resource_dir)
+    elif dataset == "digits":
+        arrays = digits_arrays(config["digits"]["test_fraction"], config["digits"]["seed"])
+    else:
+        raise AtlasError(f"unknown dataset {dataset!r}; known: mnist, digits")
+    check_arrays(arrays, str(out_path))
+    save_npz(out_path, arrays)
+    log.info(
+        "%s: train %s, test %s, pixel mean %.4f, classes %s",
+        out_path,
+        arrays["x_train"].shape,
+        arrays["x_test"].shape,
+        float(arrays["x_train"].mean()),
+        np.bincount(arrays["y_train"]).tolist(),
+    )
+    return arrays
+
+
+def check_arrays(arrays: Mapping[str, np.ndarray], name: str) -> None:
+    """Shape, dtype and range checks shared by the writer and every reader."""
+    xtr, xte = arrays["x_train"], arrays["x_test"]
+    problems = []
+    if xtr.ndim != 2 or xte.ndim != 2 or xtr.shape[1] != xte.shape[1]:
+        problems.append(f"x_train {xtr.shape} and x_test {xte.shape} must be (N, D) with equal D")
+    if int(np.prod(arrays["image_shape"])) != xtr.shape[-1]:
+        problems.append(f"image_shape {arrays['image_shape'].tolist()} != D={xtr.shape[-1]}")
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if y.shape != (x.shape[0],):
+            problems.append(f"y_{split} {y.shape} does not match x_{split} {x.shape}")
+        if x.dtype != np.float32 or (x.size and (x.min() < 0 or x.max() > 1)):
+            problems.append(f"x_{split} must be float32 in [0, 1]")
+    if problems:
+        raise AtlasError(f"{name}: " + "; ".join(problems))
+
+
+def load_data(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Read and check a ``data.npz`` written by :func:`normalise`."""
+    arrays = load_npz(path, DATA_KEYS)
+    check_arrays(arrays, str(path))
+    return arrays

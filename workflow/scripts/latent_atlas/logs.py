@@ -1,0 +1,49 @@
+"""Send an entry script's stderr and the libraries' logging to the rule's log file."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+
+from .errors import AtlasError
+
+log = logging.getLogger("latent_atlas")
+
+
+@contextlib.contextmanager
+def rule_log(path: str | os.PathLike[str] | None) -> Iterator[logging.Logger]:
+    """Redirect stderr and logging to ``path`` (append) for the duration of a rule's script.
+
+    A user-facing :class:`AtlasError` is logged as one clear line (no traceback) and re-raised
+    so that Snakemake marks the job failed and shows the log.
+    """
+    if path is None:
+        stream = sys.stderr
+        close = False
+    else:
+        os.makedirs(os.path.dirname(os.fspath(path)) or ".", exist_ok=True)
+        stream = open(path, "a", buffering=1)  # noqa: SIM115 - closed below
+        close = True
+    old_stderr = sys.stderr
+    sys.stderr = stream
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield log
+    except AtlasError as exc:
+        log.error("%s", exc)
+        raise
+    except Exception:
+        log.exception("rule script failed")
+        raise
+    finally:
+        root.removeHandler(handler)
+        sys.stderr = old_stderr
+        if close:
+            stream.close()
