@@ -43,7 +43,7 @@ PARTITION=debug
 ETC=$STATE/etc
 RUN=$STATE/run
 LOG=$STATE/log
-MUNGE=$STATE/munge # owned by the munge user: key, seed, socket
+MUNGE=$STATE/munge # owned by the munge user: key, seed, pid, socket
 DB=$STATE/mariadb
 export SLURM_CONF=$ETC/slurm.conf
 MUNGE_SOCKET=$MUNGE/munge.socket.2
@@ -165,7 +165,8 @@ detach() { setsid -w "$@" </dev/null >/dev/null 2>&1; }
 # ---------------------------------------------------------------- layout
 mkdir -p "$STATE" "$ETC" "$RUN" "$LOG" "$STATE/ctld" "$STATE/spool" "$DB"
 chmod 755 "$STATE"
-install -d -o munge -g munge -m 700 "$MUNGE"
+# 755: munged wants its socket dir searchable by all (the key stays 600).
+install -d -o munge -g munge -m 755 "$MUNGE"
 
 if [[ ! -s $MUNGE/munge.key ]]; then
     mungekey --create --keyfile="$MUNGE/munge.key" >&2
@@ -228,6 +229,8 @@ JobAcctGatherFrequency=30
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStoragePort=$DBD_PORT
+# Connections to slurmdbd take their munge socket from here, not AuthInfo.
+AccountingStoragePass=$MUNGE_SOCKET
 JobCompType=jobcomp/none
 NodeName=$NODE NodeHostname=localhost CPUs=$ncpu ${topology}RealMemory=$real_mem State=UNKNOWN
 PartitionName=$PARTITION Nodes=$NODE Default=YES MaxTime=INFINITE State=UP

@@ -1,0 +1,125 @@
+"""Shared fixtures: synthetic IDX files, a local HTTP server, and a scratch copy of the workflow."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.server
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "workflow", "profiles", "envs")
+
+
+def write_idx(path: Path, arr: np.ndarray) -> Path:
+    """Write ``arr`` (uint8) as an uncompressed IDX file, the format MNIST ships in."""
+    arr = np.ascontiguousarray(arr, dtype=np.uint8)
+    header = struct.pack(">HBB", 0, 0x08, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
+    path.write_bytes(header + arr.tobytes())
+    return path
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path: Path) -> dict[str, Path]:
+    """Four small IDX files named like MNIST's (12 train, 5 test images of 28x28)."""
+    rng = np.random.default_rng(0)
+    d = tmp_path / "tiny-mnist"
+    d.mkdir()
+    files = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (12, 28, 28)),
+        "train-labels-idx1-ubyte": np.arange(12) % 10,
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (5, 28, 28)),
+        "t10k-labels-idx1-ubyte": np.arange(5) % 10,
+    }
+    return {name: write_idx(d / name, arr) for name, arr in files.items()}
+
+
+def checksums_of(files: dict[str, Path]) -> dict[str, str]:
+    return {name: sha256(p) for name, p in files.items()}
+
+
+def gzip_to(src: Path, dest: Path, truncate: int = 0) -> None:
+    data = gzip.compress(src.read_bytes())
+    dest.write_bytes(data[: len(data) - truncate] if truncate else data)
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:
+        srv = self.server
+        srv.requests.append(self.path)  # type: ignore[attr-defined]
+        fails = srv.fail_first.get(self.path, 0)  # type: ignore[attr-defined]
+        if fails:
+            srv.fail_first[self.path] = fails - 1  # type: ignore[attr-defined]
+            self.send_error(503, "try again")
+            return
+        super().do_GET()
+
+
+@pytest.fixture
+def http_server(tmp_path: Path) -> Iterator[tuple[str, Path, http.server.HTTPServer]]:
+    """A real HTTP server on 127.0.0.1 serving ``root``: (base_url, root, server)."""
+    root = tmp_path / "www"
+    root.mkdir()
+
+    def handler(*args: object, **kwargs: object) -> _Handler:
+        return _Handler(*args, directory=str(root), **kwargs)  # type: ignore[arg-type]
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.requests = []  # type: ignore[attr-defined]
+    server.fail_first = {}  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/", root, server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def workflow_dir(tmp_path: Path) -> Path:
+    """A scratch copy of the workflow (so tests never touch the checkout's results/)."""
+    wd = tmp_path / "wf"
+    wd.mkdir()
+    for name in WORKFLOW_FILES:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, wd / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, wd / name)
+    return wd
+
+
+def snakemake(
+    wd: Path, *args: str, check: bool = True, timeout: float = 900, env: dict | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run this venv's snakemake in ``wd``; on an unexpected exit code show its output."""
+    cmd = [str(VENV_BIN / "snakemake"), "--cores", "2", *args]
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run(
+        cmd, cwd=wd, capture_output=True, text=True, timeout=timeout, env=full_env
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} exited {proc.returncode}\n"
+            f"{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+        )
+    return proc

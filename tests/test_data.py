@@ -1,0 +1,65 @@
+"""Normalised data: shapes, ranges, and pickle-free, atomic writing."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from latent_atlas import data
+from latent_atlas.errors import AtlasError
+from latent_atlas.io import atomic_open, load_npz, save_npz
+
+
+def test_digits_split_is_stratified_and_scaled():
+    arrays = data.digits_arrays(0.2, seed=0)
+    assert arrays["x_train"].shape == (1437, 64)
+    assert arrays["x_test"].shape == (360, 64)
+    assert arrays["x_train"].dtype == np.float32
+    assert arrays["x_train"].max() == 1.0 and arrays["x_train"].min() == 0.0
+    counts = np.bincount(arrays["y_test"])
+    assert counts.min() >= 35 and counts.max() <= 37
+    again = data.digits_arrays(0.2, seed=0)
+    np.testing.assert_array_equal(arrays["x_test"], again["x_test"])
+
+
+def test_roundtrip_without_pickle(tmp_path: Path):
+    arrays = data.digits_arrays(0.2, seed=1)
+    save_npz(tmp_path / "d.npz", arrays)
+    back = data.load_data(tmp_path / "d.npz")
+    assert back["class_names"].tolist() == [str(i) for i in range(10)]
+    np.testing.assert_array_equal(back["x_train"], arrays["x_train"])
+
+
+def test_object_arrays_are_refused(tmp_path: Path):
+    with pytest.raises(TypeError, match="pickle"):
+        save_npz(tmp_path / "x.npz", {"a": np.array([{"k": 1}], dtype=object)})
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_corrupt_npz_is_named(tmp_path: Path):
+    (tmp_path / "data.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(AtlasError, match=r"data.npz: not a readable .npz"):
+        load_npz(tmp_path / "data.npz")
+
+
+def test_missing_keys_are_named(tmp_path: Path):
+    save_npz(tmp_path / "d.npz", {"x_train": np.zeros((2, 4), np.float32)})
+    with pytest.raises(AtlasError, match=r"missing arrays \['y_train'"):
+        data.load_data(tmp_path / "d.npz")
+
+
+def test_wrong_shapes_are_rejected(tmp_path: Path):
+    arrays = data.digits_arrays(0.2, seed=0)
+    arrays["y_train"] = arrays["y_train"][:-1]
+    save_npz(tmp_path / "d.npz", arrays)
+    with pytest.raises(AtlasError, match=r"y_train .* does not match x_train"):
+        data.load_data(tmp_path / "d.npz")
+
+
+def test_failed_write_leaves_previous_file(tmp_path: Path):
+    target = tmp_path / "f.bin"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError), atomic_open(target) as fh:
+        fh.write(b"half")
+        raise RuntimeError("killed")
+    assert target.read_bytes() == b"old"
+    assert list(tmp_path.iterdir()) == [target]
