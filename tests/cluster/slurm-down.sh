@@ -5,13 +5,15 @@
 # (slurmd, slurmctld, slurmdbd, mariadbd, munged), and only if the pid still
 # belongs to a process of that name; each is sent SIGTERM and waited for
 # (SIGKILL after a bounded wait). Safe to run when nothing runs. The state dir
-# itself (accounting DB, munge key, logs) is kept for the next slurm-up.sh.
+# itself (accounting DB, munge key, logs) is kept for the next slurm-up.sh;
+# the /run/slurm/conf link slurm-up.sh made (see there) is removed if ours.
 #
 # Optional environment: SLURM_STATE_DIR (default /tmp/latent-atlas-slurm),
 #                       SLURM_DOWN_TIMEOUT seconds per daemon (default 60).
 set -euo pipefail
 
-STATE=${SLURM_STATE_DIR:-/tmp/latent-atlas-slurm}
+# Absolute and normalised: paths under it go into configs and a symlink.
+STATE=$(realpath -m "${SLURM_STATE_DIR:-/tmp/latent-atlas-slurm}")
 TIMEOUT=${SLURM_DOWN_TIMEOUT:-60}
 RUN=$STATE/run
 export SLURM_CONF=$STATE/etc/slurm.conf
@@ -23,37 +25,56 @@ if [[ ! -d $STATE ]]; then
     exit 0
 fi
 
+# Process $1 exists and is not a zombie (pid 1 here may be slow to reap).
+alive() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) } # drop "pid (comm) ", comm may contain spaces
+    [[ ${stat%% *} != Z ]]
+}
+
 # pid from pid file $1 if that process is alive and named $2, else fail.
 running_pid() {
     local pidfile=$1 name=$2 pid
     [[ -s $pidfile ]] || return 1
     pid=$(tr -dc '0-9' <"$pidfile")
-    [[ -n $pid && -r /proc/$pid/comm ]] || return 1
+    [[ -n $pid ]] && alive "$pid" || return 1
     [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$name" ]] || return 1
     echo "$pid"
 }
 
-# stop NAME PIDFILE: SIGTERM, wait up to TIMEOUT s, then SIGKILL.
+# stop NAME:PIDFILE...: SIGTERM each named daemon that runs, then wait for
+# them all (SIGKILL whatever is left after TIMEOUT s). Daemons given together
+# stop in parallel; the waves below keep slurmdbd up while slurmctld flushes
+# its last accounting records, and MariaDB up while slurmdbd shuts down.
 stop() {
-    local name=$1 pidfile=$2 pid deadline
-    if ! pid=$(running_pid "$pidfile" "$name"); then
-        rm -f "$pidfile"
-        return 0
-    fi
-    say "stopping $name (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    deadline=$((SECONDS + TIMEOUT))
-    while [[ -e /proc/$pid ]]; do
-        if ((SECONDS >= deadline)); then
-            say "$name (pid $pid) ignored SIGTERM for ${TIMEOUT}s; killing it"
-            kill -KILL "$pid" 2>/dev/null || true
-            sleep 0.5
-            break
+    local spec name pidfile pid deadline i
+    local -a pids=() names=()
+    for spec in "$@"; do
+        name=${spec%%:*} pidfile=${spec#*:}
+        if pid=$(running_pid "$pidfile" "$name"); then
+            say "stopping $name (pid $pid)"
+            kill -TERM "$pid" 2>/dev/null || true
+            pids+=("$pid") names+=("$name")
+            STOPPED+=("$pid")
         fi
-        sleep 0.2
     done
-    rm -f "$pidfile"
+    deadline=$((SECONDS + TIMEOUT))
+    for i in "${!pids[@]}"; do
+        while alive "${pids[i]}"; do
+            if ((SECONDS >= deadline)); then
+                say "${names[i]} (pid ${pids[i]}) ignored SIGTERM for ${TIMEOUT}s; killing it"
+                kill -KILL "${pids[i]}" 2>/dev/null || true
+                sleep 0.5
+                break
+            fi
+            sleep 0.1
+        done
+    done
+    for spec in "$@"; do rm -f "${spec#*:}"; done
 }
+
+STOPPED=()
 
 # Cancel this cluster's jobs first, so no slurmstepd outlives slurmd.
 if running_pid "$RUN/slurmctld.pid" slurmctld >/dev/null; then
@@ -69,9 +90,22 @@ if running_pid "$RUN/slurmctld.pid" slurmctld >/dev/null; then
     fi
 fi
 
-stop slurmd "$RUN/slurmd.pid"
-stop slurmctld "$RUN/slurmctld.pid"
-stop slurmdbd "$RUN/slurmdbd.pid"
-stop mariadbd "$RUN/mariadbd.pid"
-stop munged "$STATE/munge/munged.pid"
+stop "slurmd:$RUN/slurmd.pid" "slurmctld:$RUN/slurmctld.pid"
+stop "slurmdbd:$RUN/slurmdbd.pid"
+stop "mariadbd:$RUN/mariadbd.pid" "munged:$STATE/munge/munged.pid"
+
+# The daemons were re-parented to pid 1, which reaps them only every second
+# or two; wait (bounded) until they are gone from the process table, so that
+# a `pgrep` right after this script finds no <defunct> leftovers.
+for pid in "${STOPPED[@]}"; do
+    for _ in $(seq 1 50); do
+        [[ -e /proc/$pid ]] || break
+        sleep 0.2
+    done
+done
+# The link slurm-up.sh made for clients without SLURM_CONF, if it is ours.
+if [[ -L /run/slurm/conf && $(readlink /run/slurm/conf) == "$STATE/etc" ]]; then
+    rm -f /run/slurm/conf
+    rmdir /run/slurm 2>/dev/null || true
+fi
 say "stopped"

@@ -2,9 +2,25 @@
 
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
+
 
 wildcard_constraints:
     dataset="[a-z][a-z0-9_]*",
+    model="[A-Za-z][A-Za-z0-9_-]*",
+
+
+def check_study(cfg):
+    """Cross-references the schema cannot express: every study model must be defined."""
+    unknown = [m for m in cfg["study"]["models"] if m not in cfg["models"]]
+    if unknown:
+        raise WorkflowError(
+            f"config: study.models names {unknown}, which are not defined under `models` "
+            f"(defined: {sorted(cfg['models'])}); add them there or fix the names"
+        )
+
+
+check_study(config)
 
 
 MNIST_FILES = [
@@ -33,6 +49,21 @@ def dataset_inputs(wildcards):
     return {}
 
 
+def model_spec(wildcards):
+    """The config spec of {model}, with the schema's defaults filled in."""
+    if wildcards.model not in config["models"]:
+        raise WorkflowError(
+            f"model {wildcards.model!r} is not defined under `models` in the config "
+            f"(defined: {sorted(config['models'])})"
+        )
+    return config["models"][wildcards.model]
+
+
 def all_targets():
     """What a bare `snakemake` builds: everything the config asks for."""
-    return expand("results/{dataset}/data.npz", dataset=config["datasets"])
+    study = config["study"]
+    return expand(
+        "results/{dataset}/{model}/latent.npz",
+        dataset=study["datasets"],
+        model=study["models"],
+    )

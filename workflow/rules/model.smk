@@ -1,0 +1,50 @@
+# Model stage: train each configured model on each dataset, then encode the data with it.
+# Only these two rules import TensorFlow.
+
+
+rule train:
+    input:
+        data=rules.normalise.output.data,
+        code=package_code("data", "tfsetup", "models", "training"),
+    output:
+        model="results/{dataset}/{model}/model.keras",
+        history="results/{dataset}/{model}/history.csv",
+    log:
+        "logs/{dataset}/{model}/train.log",
+    benchmark:
+        "benchmarks/{dataset}/{model}/train.tsv"
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: 4
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    params:
+        spec=model_spec,
+        # Per-epoch checkpoints, outside the outputs so that a killed job resumes from them.
+        checkpoint_dir="results/{dataset}/{model}/.resume",
+    script:
+        "../scripts/train.py"
+
+
+rule encode:
+    input:
+        model=rules.train.output.model,
+        data=rules.normalise.output.data,
+        code=package_code("data", "tfsetup", "models", "training", "encoding"),
+    output:
+        latent="results/{dataset}/{model}/latent.npz",
+    log:
+        "logs/{dataset}/{model}/encode.log",
+    benchmark:
+        "benchmarks/{dataset}/{model}/encode.tsv"
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    params:
+        encode=config["encode"],
+    script:
+        "../scripts/encode.py"
