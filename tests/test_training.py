@@ -1,0 +1,207 @@
+"""Training and encoding on digits: loss goes down, runs repeat exactly, kills resume cleanly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("tensorflow")
+from latent_atlas import data, encoding, training
+from latent_atlas.errors import AtlasError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def digits() -> dict[str, np.ndarray]:
+    return data.digits_arrays(0.2, seed=0)
+
+
+def make_spec(kind: str = "dense", epochs: int = 4, **kw) -> dict:
+    base = {
+        "kind": kind,
+        "latent_dim": 8,
+        "hidden": {"dense": [], "conv": [8, 16], "vae": [16]}[kind],
+        "epochs": epochs,
+        "batch_size": 128,
+        "learning_rate": 0.01,
+        "seed": 3,
+        "validation": "test",
+        "xla": "auto",
+    }
+    return {**base, **kw}
+
+
+def run_train(tmp: Path, spec: dict, d: dict, **kw) -> pd.DataFrame:
+    return training.train(spec, d, tmp / "model.keras", tmp / "history.csv", tmp / ".resume", **kw)
+
+
+@pytest.mark.parametrize("kind", ["dense", "conv", "vae"])
+def test_short_training_lowers_the_loss(tmp_path, digits, kind):
+    hist = run_train(tmp_path, make_spec(kind, epochs=5), digits)
+    assert list(hist.columns) == ["epoch", "loss", "val_loss", "seconds"]
+    assert hist["epoch"].tolist() == [1, 2, 3, 4, 5]
+    assert hist["loss"].iloc[-1] < hist["loss"].iloc[0]
+    assert hist["val_loss"].iloc[-1] < hist["val_loss"].iloc[0]
+    assert (tmp_path / "model.keras").is_file()
+    assert not (tmp_path / ".resume").exists()  # a completed run leaves no checkpoint
+    on_disk = pd.read_csv(tmp_path / "history.csv")
+    pd.testing.assert_frame_equal(on_disk, hist, check_dtype=False)
+
+
+def test_holdout_validation_split(digits):
+    x, xv = training.validation_split(digits, 0.25, seed=1)
+    assert len(xv) == round(0.25 * 1437)
+    assert len(x) + len(xv) == 1437
+    x2, xv2 = training.validation_split(digits, "test", seed=1)
+    assert xv2 is digits["x_test"] and x2 is digits["x_train"]
+
+
+def test_same_seed_same_weights(tmp_path, digits):
+    spec = make_spec("vae", epochs=3)
+    run_train(tmp_path / "a", spec, digits)
+    run_train(tmp_path / "b", spec, digits)
+    wa = training.load_model(tmp_path / "a/model.keras").get_weights()
+    wb = training.load_model(tmp_path / "b/model.keras").get_weights()
+    for a, b in zip(wa, wb, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_stale_checkpoint_of_other_config_is_ignored(tmp_path, digits):
+    class Stop(Exception):
+        pass
+
+    def stop_after_1(epoch: int, row: dict) -> None:
+        raise Stop
+
+    with pytest.raises(Stop):
+        run_train(
+            tmp_path, make_spec(epochs=3, learning_rate=0.02), digits, on_epoch_end=stop_after_1
+        )
+    assert (tmp_path / ".resume/state.json").is_file()
+    hist = run_train(tmp_path, make_spec(epochs=2), digits)  # another config: starts over
+    assert hist["epoch"].tolist() == [1, 2]
+
+
+KILL_DRIVER = textwrap.dedent(
+    """
+    import logging, os, signal, sys
+    logging.basicConfig(level=logging.INFO)
+    sys.path.insert(0, {scripts!r})
+    from latent_atlas import tfsetup
+    tfsetup.configure(1, seed=3)
+    from latent_atlas import data, training
+    spec = {spec!r}
+    kill_at = int(sys.argv[2])
+
+    def maybe_kill(epoch, row):
+        if epoch == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)  # preempted right after epoch kill_at
+
+    out = sys.argv[1]
+    training.train(spec, data.digits_arrays(0.2, 0), out + "/model.keras",
+                   out + "/history.csv", out + "/.resume", on_epoch_end=maybe_kill)
+    """
+)
+
+
+@pytest.mark.slow
+def test_resume_after_kill(tmp_path):
+    """Train 3 epochs, SIGKILL after epoch 2, rerun: 3 epochs of history, no duplicates, and the
+    same weights as a run that was never interrupted."""
+    spec = make_spec("dense", epochs=3)
+    driver = tmp_path / "driver.py"
+    driver.write_text(KILL_DRIVER.format(scripts=str(REPO / "workflow/scripts"), spec=spec))
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+    killed.mkdir()
+    clean.mkdir()
+    first = subprocess.run([sys.executable, driver, killed, "2"], capture_output=True, text=True)
+    assert first.returncode == -9, first.stderr[-2000:]
+    assert not (killed / "model.keras").exists()
+    assert (killed / ".resume/state.json").is_file()
+    second = subprocess.run([sys.executable, driver, killed, "0"], capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "resuming from the checkpoint after epoch 2" in second.stderr
+    hist = pd.read_csv(killed / "history.csv")
+    assert hist["epoch"].tolist() == [1, 2, 3]
+    assert not (killed / ".resume").exists()
+    third = subprocess.run([sys.executable, driver, clean, "0"], capture_output=True, text=True)
+    assert third.returncode == 0, third.stderr[-2000:]
+    pd.testing.assert_frame_equal(
+        hist.drop(columns="seconds"), pd.read_csv(clean / "history.csv").drop(columns="seconds")
+    )
+    wk = training.load_model(killed / "model.keras").get_weights()
+    wc = training.load_model(clean / "model.keras").get_weights()
+    for a, b in zip(wk, wc, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    with pytest.raises(AtlasError, match=r"model.keras: model file not found; run `snakemake"):
+        training.load_model(tmp_path / "model.keras")
+
+
+def test_corrupt_model_is_a_clear_error(tmp_path, digits):
+    run_train(tmp_path, make_spec(epochs=1), digits)
+    p = tmp_path / "model.keras"
+    p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+    with pytest.raises(AtlasError, match=r"model.keras: not a loadable Keras model .*retrain"):
+        training.load_model(p)
+
+
+def test_diverging_training_names_the_fix(tmp_path, digits):
+    bad = {k: v * np.float32(np.nan) if k == "x_train" else v for k, v in digits.items()}
+    with pytest.raises(AtlasError, match="lower learning_rate"):
+        run_train(tmp_path, make_spec(epochs=1), bad)
+
+
+ENCODE_PARAMS = {
+    "samples_per_class": 2,
+    "interpolate": [[4, 9], [3, 8]],
+    "interpolation_steps": 5,
+    "prior_samples": 4,
+    "seed": 0,
+}
+
+
+@pytest.mark.parametrize("kind", ["dense", "vae"])
+def test_encode_writes_codes_and_report_images(tmp_path, digits, kind):
+    run_train(tmp_path, make_spec(kind, epochs=2), digits)
+    out = encoding.encode(tmp_path / "model.keras", digits, tmp_path / "latent.npz", ENCODE_PARAMS)
+    assert out["z_train"].shape == (1437, 8) and out["z_train"].dtype == np.float32
+    assert out["z_test"].shape == (360, 8)
+    assert out["recon_error_test"].shape == (360,)
+    assert out["sample_index"].shape == (20,)
+    assert out["sample_reconstruction"].shape == (20, 64)
+    assert out["interp_images"].shape == (2, 5, 64)
+    assert out["prior_images"].shape == ((4, 64) if kind == "vae" else (0, 64))
+    with np.load(tmp_path / "latent.npz", allow_pickle=False) as npz:
+        assert set(encoding.LATENT_KEYS) <= set(npz.files)
+
+
+def test_encode_rejects_model_of_other_dataset(tmp_path, digits):
+    run_train(tmp_path, make_spec(epochs=1), digits)
+    other = {
+        **digits,
+        "x_train": np.zeros((5, 784), np.float32),
+        "x_test": np.zeros((2, 784), np.float32),
+    }
+    with pytest.raises(AtlasError, match="expects 64 inputs but the data has 784"):
+        encoding.encode(tmp_path / "model.keras", other, tmp_path / "latent.npz", ENCODE_PARAMS)
+    assert not (tmp_path / "latent.npz").exists()
+
+
+def test_bce_matches_keras():
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.random((4, 10), dtype=np.float32)
+    p = rng.random((4, 10), dtype=np.float32)
+    want = keras.ops.convert_to_numpy(keras.losses.binary_crossentropy(x, p))
+    np.testing.assert_allclose(encoding.per_sample_bce(x, p), want, rtol=1e-5)
