@@ -8,6 +8,7 @@ from snakemake.exceptions import WorkflowError
 wildcard_constraints:
     dataset="[a-z][a-z0-9_]*",
     model="[A-Za-z][A-Za-z0-9_-]*",
+    method="pca|tsne|umap",
 
 
 def check_study(cfg):
@@ -59,11 +60,56 @@ def model_spec(wildcards):
     return config["models"][wildcards.model]
 
 
-def all_targets():
-    """What a bare `snakemake` builds: everything the config asks for."""
+def method_params(wildcards):
+    """A method's parameters plus the shared projection seed."""
+    return {**config["methods"][wildcards.method], "seed": config["projection"]["seed"]}
+
+
+def neighbors_params():
+    """How many neighbours the study's methods need (self included): t-SNE uses 3 x perplexity,
+    UMAP n_neighbors. Only this reaches the neighbors rule, so changing another method parameter
+    does not recompute the graph."""
+    methods = config["study"]["methods"]
+    k = 16
+    if "tsne" in methods:
+        k = max(k, int(3 * config["methods"]["tsne"]["perplexity"]) + 1)
+    if "umap" in methods:
+        k = max(k, config["methods"]["umap"]["n_neighbors"])
+    return {
+        "k": k,
+        "max_points": config["projection"]["max_points"],
+        "seed": config["projection"]["seed"],
+    }
+
+
+def model_metric_tables(wildcards):
+    """Per-method metric tables of one model, plus its reference rows."""
+    return expand(
+        "results/{dataset}/{model}/metrics/{method}.csv",
+        dataset=wildcards.dataset,
+        model=wildcards.model,
+        method=[*config["study"]["methods"], "reference"],
+    )
+
+
+def study_metric_tables():
+    """Every model's metrics.csv in the study."""
     study = config["study"]
     return expand(
-        "results/{dataset}/{model}/latent.npz",
+        "results/{dataset}/{model}/metrics.csv",
         dataset=study["datasets"],
         model=study["models"],
     )
+
+
+def all_targets():
+    """What a bare `snakemake` builds: everything the config asks for."""
+    study = config["study"]
+    figures = expand(
+        "results/{dataset}/{model}/figures/{method}.{ext}",
+        dataset=study["datasets"],
+        model=study["models"],
+        method=study["methods"],
+        ext=["png", "svg"],
+    )
+    return ["results/metrics.csv", *figures]

@@ -15,7 +15,7 @@ log = logging.getLogger("latent_atlas")
 
 @contextlib.contextmanager
 def rule_log(path: str | os.PathLike[str] | None) -> Iterator[logging.Logger]:
-    """Redirect stderr and logging to ``path`` (append) for the duration of a rule's script.
+    """Redirect stderr (fd 2 too) and logging to ``path`` (append) while a rule's script runs.
 
     A user-facing :class:`AtlasError` is logged as one clear line (no traceback) and re-raised
     so that Snakemake marks the job failed and shows the log.
@@ -28,6 +28,12 @@ def rule_log(path: str | os.PathLike[str] | None) -> Iterator[logging.Logger]:
         stream = open(path, "a", buffering=1)  # noqa: SIM115 - closed below
         close = True
     old_stderr = sys.stderr
+    saved_fd = None
+    if close:
+        # Native libraries (TensorFlow's C++ logging, numba) write to fd 2 directly.
+        sys.stderr.flush()
+        saved_fd = os.dup(2)
+        os.dup2(stream.fileno(), 2)
     sys.stderr = stream
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -45,5 +51,8 @@ def rule_log(path: str | os.PathLike[str] | None) -> Iterator[logging.Logger]:
     finally:
         root.removeHandler(handler)
         sys.stderr = old_stderr
+        if saved_fd is not None:
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
         if close:
             stream.close()

@@ -1,0 +1,166 @@
+# Maps and their measures: one shared kNN graph per model, one rule per projection method,
+# metrics per map (so changing one method reruns only that method downstream), figures.
+
+
+rule neighbors:
+    input:
+        latent=rules.encode.output.latent,
+        code=package_code("neighbors"),
+    output:
+        graph="results/{dataset}/{model}/neighbors.npz",
+    log:
+        "logs/{dataset}/{model}/neighbors.log",
+    benchmark:
+        "benchmarks/{dataset}/{model}/neighbors.tsv"
+    conda:
+        "../../envs/projection.yaml"
+    threads: 2
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    params:
+        graph=neighbors_params(),
+    script:
+        "../scripts/neighbors.py"
+
+
+rule project:
+    input:
+        latent=rules.encode.output.latent,
+        graph=rules.neighbors.output.graph,
+        code=package_code("neighbors", "projections"),
+    output:
+        projection="results/{dataset}/{model}/projections/{method}.parquet",
+    log:
+        "logs/{dataset}/{model}/project_{method}.log",
+    benchmark:
+        "benchmarks/{dataset}/{model}/project_{method}.tsv"
+    conda:
+        "../../envs/projection.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        method=method_params,
+        numba_cache_dir=config["projection"]["numba_cache_dir"],
+    script:
+        "../scripts/project.py"
+
+
+rule map_metrics:
+    input:
+        projection=rules.project.output.projection,
+        latent=rules.encode.output.latent,
+        graph=rules.neighbors.output.graph,
+        code=package_code("neighbors", "projections", "metrics"),
+    output:
+        table="results/{dataset}/{model}/metrics/{method}.csv",
+    log:
+        "logs/{dataset}/{model}/metrics_{method}.log",
+    benchmark:
+        "benchmarks/{dataset}/{model}/metrics_{method}.tsv"
+    conda:
+        "../../envs/projection.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    params:
+        metrics=config["metrics"],
+        seed=config["projection"]["seed"],
+    script:
+        "../scripts/map_metrics.py"
+
+
+rule reference_metrics:
+    input:
+        latent=rules.encode.output.latent,
+        graph=rules.neighbors.output.graph,
+        data=rules.normalise.output.data,
+        code=package_code("data", "neighbors", "metrics"),
+    output:
+        table="results/{dataset}/{model}/metrics/reference.csv",
+    log:
+        "logs/{dataset}/{model}/metrics_reference.log",
+    benchmark:
+        "benchmarks/{dataset}/{model}/metrics_reference.tsv"
+    conda:
+        "../../envs/projection.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    params:
+        metrics=config["metrics"],
+    script:
+        "../scripts/reference_metrics.py"
+
+
+rule model_metrics:
+    input:
+        tables=model_metric_tables,
+        code=package_code("metrics"),
+    output:
+        table="results/{dataset}/{model}/metrics.csv",
+    log:
+        "logs/{dataset}/{model}/model_metrics.log",
+    benchmark:
+        "benchmarks/{dataset}/{model}/model_metrics.tsv"
+    conda:
+        "../../envs/projection.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/aggregate_metrics.py"
+
+
+rule study_metrics:
+    input:
+        tables=study_metric_tables(),
+        code=package_code("metrics"),
+    output:
+        table="results/metrics.csv",
+    log:
+        "logs/study_metrics.log",
+    benchmark:
+        "benchmarks/study_metrics.tsv"
+    conda:
+        "../../envs/projection.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/aggregate_metrics.py"
+
+
+rule plot_map:
+    input:
+        projection=rules.project.output.projection,
+        table=rules.map_metrics.output.table,
+        data=rules.normalise.output.data,
+        code=package_code("data", "projections", "plotting"),
+    output:
+        png=report(
+            "results/{dataset}/{model}/figures/{method}.png",
+            caption="../report/map.rst",
+            category="Maps",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "model": "{model}", "method": "{method}"},
+        ),
+        svg="results/{dataset}/{model}/figures/{method}.svg",
+    log:
+        "logs/{dataset}/{model}/plot_{method}.log",
+    benchmark:
+        "benchmarks/{dataset}/{model}/plot_{method}.tsv"
+    conda:
+        "../../envs/projection.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/plot_map.py"

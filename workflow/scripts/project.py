@@ -1,0 +1,16 @@
+"""Rule project: codes + shared kNN graph -> one 2-D map (train fitted, test placed)."""
+
+from latent_atlas import neighbors, projections
+from latent_atlas.io import load_npz
+from latent_atlas.logs import rule_log
+
+with rule_log(snakemake.log[0]):
+    projections.setup_numba_cache(snakemake.params.numba_cache_dir)
+    projections.project(
+        snakemake.wildcards.method,
+        load_npz(snakemake.input.latent, ("z_train", "z_test", "y_train", "y_test")),
+        neighbors.load(snakemake.input.graph),
+        snakemake.params.method,
+        snakemake.threads,
+        snakemake.output.projection,
+    )
