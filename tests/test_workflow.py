@@ -14,7 +14,19 @@ from conftest import REPO, VENV_BIN, snakemake
 def test_dry_run_shows_the_dag(workflow_dir: Path):
     proc = snakemake(workflow_dir, "-n")
     out = proc.stdout + proc.stderr
-    for rule in ("download_mnist", "normalise", "all"):
+    for rule in (
+        "download_mnist",
+        "normalise",
+        "train",
+        "encode",
+        "neighbors",
+        "project",
+        "map_metrics",
+        "reference_metrics",
+        "plot_map",
+        "study_metrics",
+        "all",
+    ):
         assert f"rule {rule}:" in out or f"localrule {rule}:" in out
 
 
@@ -37,7 +49,16 @@ def test_snakefmt_is_clean():
     ("override", "needle"),
     [
         ("digits={'test_fraction': 1.5}", "test_fraction"),
-        ("datasets=['cifar']", "cifar"),
+        ("study={'datasets': ['cifar']}", "cifar"),
+        ("study={'methods': ['tsnee']}", "tsnee"),
+        ("study={'models': ['nope']}", "nope"),
+        ("methods={'tsne': {'perplexity': 0}}", "perplexity"),
+        ("methods={'umap': {'n_neighbors': 'many'}}", "many"),
+        ("methods={'tsne': {'backend': 'cuda'}}", "cuda"),
+        ("models={'m': {'kind': 'gan'}}", "gan"),
+        ("models={'m': {'kind': 'dense', 'latent_dim': 0}}", "latent_dim"),
+        ("models={'m': {'kind': 'dense', 'validation': 'train'}}", "validation"),
+        ("projection={'max_points': 5}", "max_points"),
         ("mnist={'sources': ['ftp']}", "ftp"),
         ("mnist={'mirrors': ['not-a-url']}", "not-a-url"),
         ("mnist={'retries': 0}", "retries"),
