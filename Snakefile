@@ -12,10 +12,14 @@ configfile: "config.yaml"
 validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/model.smk"
 include: "workflow/rules/projection.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

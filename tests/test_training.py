@@ -163,6 +163,7 @@ def test_diverging_training_names_the_fix(tmp_path, digits):
 
 ENCODE_PARAMS = {
     "samples_per_class": 2,
+    "worst": 3,
     "interpolate": [[4, 9], [3, 8]],
     "interpolation_steps": 5,
     "prior_samples": 4,
@@ -180,6 +181,9 @@ def test_encode_writes_codes_and_report_images(tmp_path, digits, kind):
     assert out["sample_index"].shape == (20,)
     assert out["sample_reconstruction"].shape == (20, 64)
     assert out["interp_images"].shape == (2, 5, 64)
+    errs = out["recon_error_test"]
+    assert errs[out["worst_index"]].tolist() == sorted(errs, reverse=True)[:3]
+    assert out["worst_reconstruction"].shape == (3, 64)
     assert out["prior_images"].shape == ((4, 64) if kind == "vae" else (0, 64))
     with np.load(tmp_path / "latent.npz", allow_pickle=False) as npz:
         assert set(encoding.LATENT_KEYS) <= set(npz.files)

@@ -102,6 +102,44 @@ def study_metric_tables():
     )
 
 
+MODEL_FIGURES = ["training", "reconstructions", "anomalies", "generation"]
+
+
+def study_pairs():
+    """(dataset, model) of every model in the study, in config order."""
+    study = config["study"]
+    return [(d, m) for d in study["datasets"] for m in study["models"]]
+
+
+def report_inputs(wildcards):
+    """Everything the report assembles, by name."""
+    study = config["study"]
+    pairs = study_pairs()
+    return {
+        "metrics": "results/metrics.csv",
+        "projections": [
+            f"results/{d}/{m}/projections/{method}.parquet"
+            for d, m in pairs
+            for method in study["methods"]
+        ],
+        "model_figures": [
+            f"results/{d}/{m}/figures/{name}.png"
+            for d, m in pairs
+            for name in MODEL_FIGURES
+        ],
+        "histories": [f"results/{d}/{m}/history.csv" for d, m in pairs],
+        "data": expand("results/{dataset}/data.npz", dataset=study["datasets"]),
+        "data_figures": expand(
+            "results/{dataset}/figures/samples.png", dataset=study["datasets"]
+        ),
+        "resources": (
+            expand("resources/mnist/{file}", file=MNIST_FILES)
+            if "mnist" in study["datasets"]
+            else []
+        ),
+    }
+
+
 def all_targets():
     """What a bare `snakemake` builds: everything the config asks for."""
     study = config["study"]
@@ -112,4 +150,4 @@ def all_targets():
         method=study["methods"],
         ext=["png", "svg"],
     )
-    return ["results/metrics.csv", *figures]
+    return ["results/report/index.html", "results/metrics.csv", *figures]

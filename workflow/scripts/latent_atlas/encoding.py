@@ -29,6 +29,8 @@ LATENT_KEYS = (
     "recon_error_test",
     "sample_index",
     "sample_reconstruction",
+    "worst_index",
+    "worst_reconstruction",
     "interp_pairs",
     "interp_images",
     "prior_images",
@@ -95,6 +97,9 @@ def encode(
     z_train, z_test = codes(data["x_train"]), codes(data["x_test"])
     rec_train, rec_test = decode(z_train), decode(z_test)
     samples = fixed_samples(data["y_test"], params["samples_per_class"])
+    errors_test = per_sample_bce(data["x_test"], rec_test)
+    # The seed's anomaly-detection use: the test images the model reconstructs worst.
+    worst = np.argsort(errors_test, kind="stable")[::-1][: params["worst"]].astype(np.int64)
     pairs, interp = interpolate(
         decode, z_train, data["y_train"], params["interpolate"], params["interpolation_steps"]
     )
@@ -110,9 +115,11 @@ def encode(
         "y_train": data["y_train"],
         "y_test": data["y_test"],
         "recon_error_train": per_sample_bce(data["x_train"], rec_train),
-        "recon_error_test": per_sample_bce(data["x_test"], rec_test),
+        "recon_error_test": errors_test,
         "sample_index": samples,
         "sample_reconstruction": rec_test[samples],
+        "worst_index": worst,
+        "worst_reconstruction": rec_test[worst],
         "interp_pairs": pairs,
         "interp_images": interp,
         "prior_images": prior,

@@ -189,3 +189,54 @@ def history_figure(histories: Mapping[str, pd.DataFrame]) -> Figure:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, ncols=2)
     return fig
+
+
+def model_figures(
+    history: pd.DataFrame, latent: Mapping[str, np.ndarray], x_test: np.ndarray, title: str
+) -> dict[str, Figure]:
+    """The report's figures of one model: training curves, reconstructions, worst
+    reconstructions (anomaly detection) and decoded latent interpolations / prior samples."""
+    shape = latent["image_shape"]
+    figs = {"training": history_figure({title: history})}
+    figs["training"].axes[0].set_title(f"{title}: loss per epoch")
+    idx = latent["sample_index"]
+    figs["reconstructions"] = image_grid(
+        [("test", x_test[idx]), ("decoded", latent["sample_reconstruction"])], shape
+    )
+    figs["reconstructions"].suptitle(f"{title}: test images and their reconstructions")
+    worst = latent["worst_index"]
+    errs = latent["recon_error_test"][worst]
+    figs["anomalies"] = image_grid(
+        [("test", x_test[worst]), ("decoded", latent["worst_reconstruction"])],
+        shape,
+        col_labels=[f"#{i}\nBCE {e:.2f}" for i, e in zip(worst, errs, strict=True)],
+    )
+    figs["anomalies"].suptitle(f"{title}: highest reconstruction error", y=1.08)
+    rows = [
+        (f"{a} → {b}", line)
+        for (a, b), line in zip(latent["interp_pairs"], latent["interp_images"], strict=True)
+    ]
+    prior = latent["prior_images"]
+    if len(prior):
+        width = max((len(line) for _, line in rows), default=len(prior))
+        rows.append(("N(0, I)", prior[:width]))
+    if rows:
+        figs["generation"] = image_grid(rows, shape)
+        figs["generation"].suptitle(
+            f"{title}: decoded along lines between class centroids"
+            + ("; last row: samples from the prior" if len(prior) else "")
+        )
+    else:
+        figs["generation"], ax = plt.subplots(figsize=(6, 1))
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "no class pairs in encode.interpolate are present", ha="center")
+    return figs
+
+
+def data_figure(x: np.ndarray, y: np.ndarray, shape: Sequence[int], names: Sequence[str]) -> Figure:
+    """The first ten training images of every class, and the class counts in the title."""
+    rows = [(str(names[c]), x[np.flatnonzero(y == c)[:10]]) for c in range(len(names))]
+    fig = image_grid([r for r in rows if len(r[1])], shape)
+    counts = ", ".join(f"{names[c]}: {int((y == c).sum())}" for c in range(len(names)))
+    fig.suptitle(f"training images per class ({counts})", fontsize=8)
+    return fig

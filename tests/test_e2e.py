@@ -1,0 +1,194 @@
+"""The whole workflow on digits with a tiny config: report contents, a real browser, reruns."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import REPO, snakemake
+
+pytestmark = pytest.mark.slow
+TINY = REPO / "tests" / "config" / "tiny.yaml"
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Path:
+    """One full run of the tiny study in a scratch copy of the workflow."""
+    wd = tmp_path_factory.mktemp("e2e") / "wf"
+    wd.mkdir()
+    for name in ("Snakefile", "config.yaml", "workflow", "profiles", "envs"):
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, wd / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, wd / name)
+    shutil.copy2(TINY, wd / "tiny.yaml")
+    snakemake(wd, "--configfile", "tiny.yaml", timeout=1500)
+    return wd
+
+
+class _Collect(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.attrs: list[tuple[str, str, str]] = []
+        self.rows: list[str] = []
+        self._in_metrics = False
+        self._cell = 0
+        self._row_first = ""
+
+    def handle_starttag(self, tag, attrs):
+        for k, v in attrs:
+            self.attrs.append((tag, k, v or ""))
+        if tag == "table" and ("id", "metrics-table") in attrs:
+            self._in_metrics = True
+        if self._in_metrics and tag == "tr":
+            self._cell = 0
+        if self._in_metrics and tag == "td":
+            self._cell += 1
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._in_metrics = False
+
+    def handle_data(self, data):
+        if self._in_metrics and self._cell == 1 and data.strip():
+            self.rows.append(data.strip())
+
+
+def test_report_is_self_contained_and_complete(study):
+    from PIL import Image
+
+    html = (study / "results/report/index.html").read_text()
+    parser = _Collect()
+    parser.feed(html)
+    links = [(t, k, v) for t, k, v in parser.attrs if k in ("src", "href")]
+    assert not [v for _, _, v in links if re.match(r"^(https?:)?//", v)], "external URL"
+    imgs = [v for t, k, v in links if t == "img"]
+    # comparison + (4 figures x 2 models) + 1 data figure
+    assert len(imgs) == 1 + 4 * 2 + 1
+    for src in imgs:
+        assert src.startswith("data:image/png;base64,")
+        img = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
+        assert img.size[0] > 100 and img.size[1] > 50
+    maps = [r for r in parser.rows if r.startswith("digits /")]
+    methods = [r.rsplit(" / ", 1)[1] for r in maps]
+    assert sorted(m for m in methods if m in ("pca", "tsne", "umap")) == sorted(
+        ["pca", "tsne", "umap"] * 2
+    )
+    assert any(r.startswith("literature: tsne") for r in parser.rows)
+    assert 'class="best"' in html
+    for needle in ("git commit", "SHA-256", "tensorflow", "umap-learn", "peak RSS", "train"):
+        assert needle in html
+    summary = (study / "results/report/summary.json").read_text()
+    assert '"provenance"' in summary and '"final_losses"' in summary
+    wide = pd.read_csv(study / "results/report/metrics.csv")
+    assert {"knn_acc_1", "knn_acc_5", "trustworthiness", "silhouette"} <= set(wide.columns)
+    assert (study / "results/report/comparison.svg").stat().st_size > 1000
+
+
+def test_report_renders_in_headless_chromium(study):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    errors: list[str] = []
+    requests: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto((study / "results/report/index.html").as_uri(), wait_until="load")
+        widths = page.eval_on_selector_all(
+            "img", "imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)"
+        )
+        browser.close()
+    assert widths and all(w > 0 for w in widths), widths
+    assert errors == []
+    assert all(u.startswith(("file://", "data:")) for u in requests), requests
+
+
+def test_snakemake_report_has_captions(study):
+    snakemake(study, "--configfile", "tiny.yaml", "--report", "snake-report.html", timeout=600)
+    html = (study / "snake-report.html").read_text()
+    assert len(html) > 10_000
+    for caption in ("anomaly-detection", "placed into the same map", "k-NN accuracy"):
+        assert caption in html
+
+
+def _planned(wd: Path, *args: str) -> set[tuple[str, str]]:
+    """(rule, wildcards) of every job a dry run plans."""
+    out = snakemake(wd, "-n", *args).stdout
+    jobs, rule = set(), None
+    for line in out.splitlines():
+        m = re.match(r"^(?:local)?rule (\w+):", line)
+        if m:
+            rule = m.group(1)
+            jobs.add((rule, ""))
+        m = re.match(r"^\s+wildcards: (.*)$", line)
+        if m and rule:
+            jobs.discard((rule, ""))
+            jobs.add((rule, m.group(1)))
+    return jobs
+
+
+def test_changing_a_umap_parameter_reruns_only_umap_downstream(study):
+    assert _planned(study, "--configfile", "tiny.yaml") == set()  # up to date
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["methods"]["umap"]["min_dist"] = 0.4
+    (study / "tiny-umap.yaml").write_text(yaml.safe_dump(cfg))
+    jobs = _planned(study, "--configfile", "tiny-umap.yaml")
+    rules = {r for r, _ in jobs}
+    assert rules == {
+        "project",
+        "map_metrics",
+        "plot_map",
+        "model_metrics",
+        "study_metrics",
+        "report",
+        "all",
+    }, jobs
+    for rule in ("project", "map_metrics", "plot_map"):
+        assert {w for r, w in jobs if r == rule} == {
+            "dataset=digits, model=ae32, method=umap",
+            "dataset=digits, model=vae, method=umap",
+        }
+
+
+def test_codes_repeat_exactly_on_rerun(study):
+    latent = study / "results/digits/ae32/latent.npz"
+    with np.load(latent, allow_pickle=False) as npz:
+        before = {k: npz[k] for k in npz.files}
+    snakemake(
+        study,
+        "--configfile",
+        "tiny.yaml",
+        "--forcerun",
+        "train",
+        "--until",
+        "encode",
+        str(latent.relative_to(study)),
+    )
+    with np.load(latent, allow_pickle=False) as npz:
+        for k, v in before.items():
+            np.testing.assert_array_equal(npz[k], v, err_msg=k)

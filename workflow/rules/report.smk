@@ -1,0 +1,118 @@
+# Report stage: figures of the data and of each model, then the final comparison report.
+
+
+rule plot_data:
+    input:
+        data=rules.normalise.output.data,
+        code=package_code("data", "plotting"),
+    output:
+        png=report(
+            "results/{dataset}/figures/samples.png",
+            caption="../report/data.rst",
+            category="Data",
+            labels={"dataset": "{dataset}", "figure": "samples"},
+        ),
+    log:
+        "logs/{dataset}/plot_data.log",
+    benchmark:
+        "benchmarks/{dataset}/plot_data.tsv"
+    conda:
+        "../../envs/projection.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    script:
+        "../scripts/plot_data.py"
+
+
+rule plot_model:
+    input:
+        latent=rules.encode.output.latent,
+        history=rules.train.output.history,
+        data=rules.normalise.output.data,
+        code=package_code("data", "plotting"),
+    output:
+        training=report(
+            "results/{dataset}/{model}/figures/training.png",
+            caption="../report/training.rst",
+            category="Training",
+            subcategory="{dataset}",
+            labels={"model": "{model}", "figure": "loss per epoch"},
+        ),
+        reconstructions=report(
+            "results/{dataset}/{model}/figures/reconstructions.png",
+            caption="../report/reconstructions.rst",
+            category="Training",
+            subcategory="{dataset}",
+            labels={"model": "{model}", "figure": "reconstructions"},
+        ),
+        anomalies=report(
+            "results/{dataset}/{model}/figures/anomalies.png",
+            caption="../report/anomalies.rst",
+            category="Training",
+            subcategory="{dataset}",
+            labels={"model": "{model}", "figure": "worst reconstructions"},
+        ),
+        generation=report(
+            "results/{dataset}/{model}/figures/generation.png",
+            caption="../report/generation.rst",
+            category="Training",
+            subcategory="{dataset}",
+            labels={"model": "{model}", "figure": "latent interpolation"},
+        ),
+    log:
+        "logs/{dataset}/{model}/plot_model.log",
+    benchmark:
+        "benchmarks/{dataset}/{model}/plot_model.tsv"
+    conda:
+        "../../envs/projection.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    script:
+        "../scripts/plot_model.py"
+
+
+rule report:
+    input:
+        unpack(report_inputs),
+        code=package_code("data", "plotting", "projections", "report", "literature"),
+        template=str(
+            Path(workflow.basedir)
+            / "workflow/scripts/latent_atlas/templates/report.html.j2"
+        ),
+    output:
+        html="results/report/index.html",
+        comparison_png=report(
+            "results/report/comparison.png",
+            caption="../report/comparison.rst",
+            category="Maps",
+            labels={"figure": "comparison"},
+        ),
+        comparison_svg="results/report/comparison.svg",
+        metrics=report(
+            "results/report/metrics.csv",
+            caption="../report/metrics.rst",
+            category="Metrics",
+            labels={"table": "metrics"},
+        ),
+        summary="results/report/summary.json",
+    log:
+        "logs/report.log",
+    benchmark:
+        "benchmarks/report.tsv"
+    localrule: True
+    conda:
+        "../../envs/projection.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    params:
+        study=config["study"],
+        model_figures=MODEL_FIGURES,
+        workflow_dir=workflow.basedir,
+    script:
+        "../scripts/report.py"

@@ -1,0 +1,21 @@
+"""Rule report: assemble results/report/index.html, comparison figure, metrics.csv, summary.json."""
+
+from latent_atlas import report
+from latent_atlas.logs import rule_log
+
+with rule_log(snakemake.log[0]):
+    out = snakemake.output
+    report.make(
+        snakemake.params.study,
+        snakemake.params.model_figures,
+        snakemake.config,
+        snakemake.input.resources,
+        snakemake.params.workflow_dir,
+        {
+            "html": out.html,
+            "png": out.comparison_png,
+            "svg": out.comparison_svg,
+            "metrics": out.metrics,
+            "summary": out.summary,
+        },
+    )
