@@ -94,18 +94,42 @@ def http_server(tmp_path: Path) -> Iterator[tuple[str, Path, http.server.HTTPSer
         server.server_close()
 
 
-@pytest.fixture
-def workflow_dir(tmp_path: Path) -> Path:
-    """A scratch copy of the workflow (so tests never touch the checkout's results/)."""
-    wd = tmp_path / "wf"
-    wd.mkdir()
+TINY_CONFIG = REPO / "tests" / "config" / "tiny.yaml"
+
+
+def copy_workflow(wd: Path) -> Path:
+    """Copy the workflow (not results) to ``wd``, with the tiny test config as tiny.yaml."""
+    wd.mkdir(parents=True)
     for name in WORKFLOW_FILES:
         src = REPO / name
         if src.is_dir():
             shutil.copytree(src, wd / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(src, wd / name)
+    shutil.copy2(TINY_CONFIG, wd / "tiny.yaml")
     return wd
+
+
+@pytest.fixture
+def workflow_dir(tmp_path: Path) -> Path:
+    """A scratch copy of the workflow (so tests never touch the checkout's results/)."""
+    return copy_workflow(tmp_path / "wf")
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One full local run of the tiny digits study (shared by the e2e and cluster tests)."""
+    wd = copy_workflow(tmp_path_factory.mktemp("e2e") / "wf")
+    snakemake(wd, "--configfile", "tiny.yaml", timeout=1500)
+    return wd
+
+
+def array_digests(path: Path) -> dict[str, str]:
+    """SHA-256 of each array in an .npz (file bytes differ by zip timestamps, arrays do not)."""
+    with np.load(path, allow_pickle=False) as npz:
+        return {
+            k: hashlib.sha256(np.ascontiguousarray(npz[k]).tobytes()).hexdigest() for k in npz.files
+        }
 
 
 def snakemake(

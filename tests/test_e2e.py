@@ -13,26 +13,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, snakemake
+from conftest import TINY_CONFIG as TINY
+from conftest import snakemake
 
 pytestmark = pytest.mark.slow
-TINY = REPO / "tests" / "config" / "tiny.yaml"
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory) -> Path:
-    """One full run of the tiny study in a scratch copy of the workflow."""
-    wd = tmp_path_factory.mktemp("e2e") / "wf"
-    wd.mkdir()
-    for name in ("Snakefile", "config.yaml", "workflow", "profiles", "envs"):
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, wd / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, wd / name)
-    shutil.copy2(TINY, wd / "tiny.yaml")
-    snakemake(wd, "--configfile", "tiny.yaml", timeout=1500)
-    return wd
+def study(tiny_study: Path) -> Path:
+    return tiny_study
 
 
 class _Collect(HTMLParser):

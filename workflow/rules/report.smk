@@ -113,6 +113,5 @@ rule report:
     params:
         study=config["study"],
         model_figures=MODEL_FIGURES,
-        workflow_dir=workflow.basedir,
     script:
         "../scripts/report.py"

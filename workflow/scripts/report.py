@@ -10,7 +10,7 @@ with rule_log(snakemake.log[0]):
         snakemake.params.model_figures,
         snakemake.config,
         snakemake.input.resources,
-        snakemake.params.workflow_dir,
+        snakemake.scriptdir,  # git commit of the workflow checkout
         {
             "html": out.html,
             "png": out.comparison_png,

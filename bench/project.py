@@ -1,0 +1,175 @@
+"""Projection speed: the seed tutorial's projection code against latent-atlas' projection stage.
+
+Same 32-D codes (default: results/mnist/ae32/latent.npz; build it with
+`snakemake results/mnist/ae32/latent.npz`). Each side runs in a fresh Python process, one after
+the other, sharing numba's on-disk cache, and times its computation (imports excluded):
+
+- seed: PCA (fit train, transform test); scikit-learn t-SNE (max_iter=1000) fitted separately on
+  5,000 train and 1,000 test codes; UMAP(random_state=42) fit on train, transform test.
+- ours: the shared exact kNN graph; PCA, openTSNE and UMAP on all train codes with every test
+  code placed into the same map; and every metric of every map (k-NN, trustworthiness,
+  silhouette) plus the latent-space reference.
+
+Then the seconds of each of our methods (kNN graph share included) at growing sizes.
+
+    .venv/bin/python bench/project.py [--latent PATH] [--sizes 5000 10000 20000 40000 70000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
+THREADS = os.cpu_count() or 1
+
+
+def load(path: str):
+    from latent_atlas.io import load_npz
+
+    return load_npz(path, ("z_train", "z_test", "y_train", "y_test"))
+
+
+def seed_side(path: str) -> dict:
+    """The tutorial's projection code (t-SNE's `n_iter` is `max_iter` in scikit-learn >= 1.5)."""
+    import warnings
+
+    import umap
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+
+    warnings.filterwarnings("ignore")
+    d = load(path)
+    latent_space_train, latent_space_test = d["z_train"], d["z_test"]
+    times = {}
+    t = time.perf_counter()
+    pca = PCA(n_components=2)
+    pca.fit_transform(latent_space_train)
+    pca.transform(latent_space_test)
+    times["pca"] = time.perf_counter() - t
+    t = time.perf_counter()
+    tsne = TSNE(n_components=2, random_state=42, perplexity=30, max_iter=1000)
+    tsne.fit_transform(latent_space_train[:5000])
+    tsne.fit_transform(latent_space_test[:1000])
+    times["tsne (5k + 1k, two maps)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    reducer = umap.UMAP(n_components=2, random_state=42)
+    reducer.fit_transform(latent_space_train)
+    reducer.transform(latent_space_test)
+    times["umap"] = time.perf_counter() - t
+    return times
+
+
+def ours_side(
+    path: str,
+    n: int | None = None,
+    methods: tuple[str, ...] = ("pca", "tsne", "umap"),
+    with_metrics: bool = True,
+) -> dict:
+    """latent-atlas' projection stage as the rules run it, optionally on a subsample of n."""
+    import tempfile
+
+    from latent_atlas import metrics, neighbors, projections
+
+    d = load(path)
+    params = {
+        "pca": {"seed": 42},
+        "tsne": {"backend": "opentsne", "perplexity": 30, "n_iter": 500, "seed": 42},
+        "umap": {"n_neighbors": 15, "min_dist": 0.1, "deterministic": True, "seed": 42},
+    }
+    mparams = {
+        "knn_k": [1, 5],
+        "trustworthiness_points": 10_000,
+        "trustworthiness_k": 5,
+        "silhouette_sample": None,
+        "seed": 42,
+    }
+    times = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        graph = neighbors.build(d, {"k": 91, "max_points": n, "seed": 42}, THREADS, f"{tmp}/g.npz")
+        times["knn graph"] = time.perf_counter() - t
+        z_train = d["z_train"][graph["train_index"]]
+        for method in methods:
+            t = time.perf_counter()
+            frame = projections.project(
+                method, d, graph, params[method], THREADS, f"{tmp}/{method}.parquet"
+            )
+            times[method] = time.perf_counter() - t
+            if with_metrics:
+                t = time.perf_counter()
+                _, info = projections.read_map(f"{tmp}/{method}.parquet")
+                metrics.map_metrics(frame, info, z_train, mparams, THREADS)
+                times[f"metrics {method}"] = time.perf_counter() - t
+        if with_metrics:
+            t = time.perf_counter()
+            metrics.reference_metrics(d, graph, None, [1, 5], THREADS)
+            times["metrics latent"] = time.perf_counter() - t
+    times["points"] = len(graph["train_index"]) + len(graph["test_index"])
+    return times
+
+
+def run_child(args: list[str]) -> dict:
+    """Run this script as a fresh process for one side; it prints JSON on its last line."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env.setdefault("NUMBA_CACHE_DIR", str(Path("~/.cache/latent-atlas/numba").expanduser()))
+    proc = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, env=env
+    )
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr[-3000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--latent", default="results/mnist/ae32/latent.npz")
+    ap.add_argument("--sizes", type=int, nargs="*", default=[5000, 10000, 20000, 40000, 70000])
+    ap.add_argument("--child", choices=["seed", "ours", "scale"], help=argparse.SUPPRESS)
+    ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child == "seed":
+        print(json.dumps(seed_side(args.latent)))
+        return
+    if args.child == "ours":
+        print(json.dumps(ours_side(args.latent)))
+        return
+    if args.child == "scale":
+        print(json.dumps(ours_side(args.latent, n=args.n, with_metrics=False)))
+        return
+
+    print(f"codes: {args.latent}; {THREADS} CPUs; each side in a fresh process", flush=True)
+    seed = run_child(["--latent", args.latent, "--child", "seed"])
+    for k, v in seed.items():
+        print(f"  seed {k:28s} {v:8.1f} s")
+    seed_total = sum(seed.values())
+    print(f"seed total (6,000 t-SNE points, no metrics): {seed_total:8.1f} s", flush=True)
+    ours = run_child(["--latent", args.latent, "--child", "ours"])
+    n = ours.pop("points")
+    for k, v in ours.items():
+        print(f"  ours {k:28s} {v:8.1f} s")
+    ours_total = sum(ours.values())
+    print(f"ours total ({n:,} points in every map, metrics included): {ours_total:8.1f} s")
+    print(
+        f"ratio seed / ours: {seed_total / ours_total:.2f}x "
+        f"(ours maps {n / 6000:.1f}x more points with t-SNE)",
+        flush=True,
+    )
+
+    print("\nscaling (ours, seconds per method incl. nothing else; kNN graph separately):")
+    print(f"{'points':>8} {'knn graph':>10} {'pca':>8} {'tsne':>8} {'umap':>8}")
+    for size in args.sizes:
+        t = run_child(["--latent", args.latent, "--child", "scale", "--n", str(size)])
+        print(
+            f"{t['points']:8d} {t['knn graph']:10.1f} {t['pca']:8.1f} {t['tsne']:8.1f} {t['umap']:8.1f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

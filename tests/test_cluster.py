@@ -1,0 +1,138 @@
+"""The workflow through a real single-node SLURM cluster (slurmctld, slurmd, slurmdbd) with the
+`profiles/slurm` workflow profile: jobs really go through sbatch, failures are reported, and the
+results equal a local run's."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import REPO, VENV_BIN, array_digests, copy_workflow, snakemake
+
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
+UP = REPO / "tests" / "cluster" / "slurm-up.sh"
+DOWN = REPO / "tests" / "cluster" / "slurm-down.sh"
+# Short status-check delays for a test; sized for the 2 CPUs of the test node.
+SLURM_ARGS = (
+    "--workflow-profile",
+    "profiles/slurm",
+    "--configfile",
+    "tiny.yaml",
+    "--slurm-init-seconds-before-status-checks",
+    "3",
+    "--slurm-no-account",
+    "--set-threads",
+    "train=2",
+    "project=2",
+    "neighbors=2",
+    "--set-resources",
+    "train:mem_mb=3000",
+    "project:mem_mb=3000",
+    "--jobs",
+    "4",
+    "--latency-wait",
+    "5",
+    "--retries",
+    "0",
+)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Start the cluster (skip where it cannot run: not root, no apt), stop it afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("the test SLURM cluster needs root (it starts munged, slurmctld, slurmd)")
+    if shutil.which("apt-get") is None and shutil.which("slurmctld") is None:
+        pytest.skip("no apt-get to install SLURM's Debian packages, and SLURM is not installed")
+    proc = subprocess.run(["bash", UP], capture_output=True, text=True, timeout=900)
+    if proc.returncode == 77:
+        pytest.skip(f"SLURM cluster cannot run here: {proc.stderr.strip()[-300:]}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    conf = re.search(r"SLURM_CONF=(\S+)", proc.stdout).group(1)
+    env = {"SLURM_CONF": conf, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
+    try:
+        yield env
+    finally:
+        subprocess.run(["bash", DOWN], capture_output=True, text=True, timeout=300)
+
+
+def sacct(env: dict) -> dict[str, tuple[str, str]]:
+    """JobID -> (JobName, State) of every job the cluster's accounting knows."""
+    out = subprocess.run(
+        ["sacct", "-X", "-n", "-P", "-a", "-o", "JobID,JobName,State", "-S", "now-1days"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=True,
+    ).stdout
+    rows = [line.split("|") for line in out.splitlines() if line.strip()]
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def slurm_job_ids(wd: Path) -> dict[str, str]:
+    """SLURM job id -> rule, from the plugin's per-job logs (.snakemake/slurm_logs)."""
+    ids = {}
+    root = wd / ".snakemake" / "slurm_logs"
+    for log in root.rglob("*.log"):
+        parts = [p for p in log.relative_to(root).parts if p.startswith("rule_")]
+        ids[log.stem] = parts[0].removeprefix("rule_") if parts else "?"
+    return ids
+
+
+def test_workflow_runs_through_slurm(cluster, tiny_study, tmp_path):
+    wd = copy_workflow(tmp_path / "wf")
+    start = time.monotonic()
+    proc = snakemake(wd, *SLURM_ARGS, env=cluster, timeout=900)
+    took = time.monotonic() - start
+    out = proc.stdout + proc.stderr
+    ids = slurm_job_ids(wd)
+    accounting = sacct(cluster)
+    print(f"SLURM run: {took:.0f} s, {len(ids)} jobs")
+    for jid in sorted(ids, key=int):
+        print(jid, ids[jid], *accounting.get(jid, ("?", "?")))
+    # every non-local job went through sbatch and completed in SLURM's accounting
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", out.split("Job stats:")[1], re.M))
+    local = {"all", "report", "download_mnist", "total"}
+    expected = sum(int(n) for rule, n in stats.items() if rule not in local)
+    assert len(ids) == expected, (ids, stats)
+    assert all(accounting.get(j, ("", ""))[1] == "COMPLETED" for j in ids), accounting
+    assert {"train", "encode", "project", "map_metrics"} <= set(ids.values())
+    # the same results as the local run, wherever the run is deterministic
+    for rel in ("data.npz", "ae32/latent.npz", "vae/latent.npz", "ae32/neighbors.npz"):
+        assert array_digests(wd / "results/digits" / rel) == array_digests(
+            tiny_study / "results/digits" / rel
+        ), rel
+    for method in ("pca", "tsne", "umap"):
+        rel = f"results/digits/ae32/projections/{method}.parquet"
+        pd.testing.assert_frame_equal(pd.read_parquet(wd / rel), pd.read_parquet(tiny_study / rel))
+    ours = pd.read_csv(wd / "results/metrics.csv")
+    local_run = pd.read_csv(tiny_study / "results/metrics.csv")
+    quality = ~ours["metric"].str.endswith("seconds")
+    pd.testing.assert_frame_equal(
+        ours[quality].reset_index(drop=True), local_run[quality].reset_index(drop=True)
+    )
+    assert (wd / "results/report/index.html").is_file()
+
+
+def test_failing_job_is_reported_as_failed(cluster, tmp_path):
+    wd = copy_workflow(tmp_path / "wf")
+    snakemake(wd, "--configfile", "tiny.yaml", "results/digits/data.npz")
+    (wd / "results/digits/data.npz").write_bytes(b"PK\x03\x04 corrupt")  # newer: train reruns
+    start = time.monotonic()
+    proc = snakemake(
+        wd, *SLURM_ARGS, "results/digits/ae32/model.keras", env=cluster, check=False, timeout=600
+    )
+    took = time.monotonic() - start
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "Error in rule train" in out
+    assert "data.npz: not a readable .npz" in out  # the rule's log is shown
+    failed = [j for j, (_, state) in sacct(cluster).items() if j in slurm_job_ids(wd)]
+    assert failed and all(sacct(cluster)[j][1] == "FAILED" for j in failed)
+    assert took < 300  # reported, not hung
