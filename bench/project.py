@@ -165,10 +165,8 @@ def main() -> None:
     print(f"{'points':>8} {'knn graph':>10} {'pca':>8} {'tsne':>8} {'umap':>8}")
     for size in args.sizes:
         t = run_child(["--latent", args.latent, "--child", "scale", "--n", str(size)])
-        print(
-            f"{t['points']:8d} {t['knn graph']:10.1f} {t['pca']:8.1f} {t['tsne']:8.1f} {t['umap']:8.1f}",
-            flush=True,
-        )
+        row = f"{t['points']:8d} {t['knn graph']:10.1f}"
+        print(row + "".join(f" {t[m]:8.1f}" for m in ("pca", "tsne", "umap")), flush=True)
 
 
 if __name__ == "__main__":
