@@ -82,6 +82,13 @@ def neighbors_params():
     }
 
 
+def map_metric_params():
+    """The settings a map's metrics depend on (not the pixel reference: it has its own rule)."""
+    m = config["metrics"]
+    keys = ["knn_k", "trustworthiness_points", "trustworthiness_k", "silhouette_sample"]
+    return {**{k: m[k] for k in keys}, "seed": config["projection"]["seed"]}
+
+
 def model_metric_tables(wildcards):
     """Per-method metric tables of one model, plus its reference rows."""
     return expand(

@@ -15,8 +15,6 @@ rule download_mnist:
     resources:
         mem_mb=500,
         runtime=30,
-    params:
-        mnist=config["mnist"],
     script:
         "../scripts/download_mnist.py"
 
@@ -38,7 +36,6 @@ rule normalise:
         mem_mb=2000,
         runtime=15,
     params:
-        mnist=config["mnist"],
         digits=config["digits"],
     script:
         "../scripts/normalise.py"

@@ -67,8 +67,7 @@ rule map_metrics:
         mem_mb=4000,
         runtime=20,
     params:
-        metrics=config["metrics"],
-        seed=config["projection"]["seed"],
+        metrics=map_metric_params(),
     script:
         "../scripts/map_metrics.py"
 

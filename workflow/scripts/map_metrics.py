@@ -8,7 +8,6 @@ with rule_log(snakemake.log[0]):
     frame, info = projections.read_map(snakemake.input.projection)
     graph = neighbors.load(snakemake.input.graph)
     z_train = load_npz(snakemake.input.latent, ("z_train",))["z_train"][graph["train_index"]]
-    params = {**snakemake.params.metrics, "seed": snakemake.params.seed}
-    values = metrics.map_metrics(frame, info, z_train, params, snakemake.threads)
+    values = metrics.map_metrics(frame, info, z_train, snakemake.params.metrics, snakemake.threads)
     w = snakemake.wildcards
     metrics.write_csv(metrics.tidy({w.method: values}, w.dataset, w.model), snakemake.output.table)

@@ -9,7 +9,7 @@ with rule_log(snakemake.log[0]):
     idx_files = snakemake.input.get("idx")
     data.normalise(
         snakemake.wildcards.dataset,
-        {"mnist": snakemake.params.mnist, "digits": snakemake.params.digits},
+        {"mnist": snakemake.config["mnist"], "digits": snakemake.params.digits},
         snakemake.output.data,
         str(Path(idx_files[0]).parent) if idx_files else None,
     )

@@ -5,12 +5,11 @@ from latent_atlas.io import load_npz
 from latent_atlas.logs import rule_log
 
 with rule_log(snakemake.log[0]):
-    params = snakemake.params.metrics
     refs = metrics.reference_metrics(
         load_npz(snakemake.input.latent, ("y_train", "y_test")),
         neighbors.load(snakemake.input.graph),
-        data.load_data(snakemake.input.data) if params["pixels_reference"] else None,
-        params["knn_k"],
+        data.load_data(snakemake.input.data) if snakemake.params.pixels else None,
+        snakemake.params.knn_k,
         snakemake.threads,
     )
     w = snakemake.wildcards
