@@ -63,3 +63,13 @@ def test_failed_write_leaves_previous_file(tmp_path: Path):
         raise RuntimeError("killed")
     assert target.read_bytes() == b"old"
     assert list(tmp_path.iterdir()) == [target]
+
+
+def test_atomic_files_get_the_umask_mode(tmp_path: Path):
+    import os
+
+    with atomic_open(tmp_path / "f.txt", "w") as fh:
+        fh.write("x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o666 & ~umask

@@ -214,3 +214,21 @@ def test_map_figure_is_written_and_not_blank(tmp_path):
     svg = (tmp_path / "umap.svg").read_text()
     assert "<image" in svg  # the point cloud is rasterised inside the SVG
     assert svg.count("<path") < 2000  # ... not 2,000 vector markers
+
+
+def test_report_benchmarks_keep_only_the_study(tmp_path):
+    from latent_atlas import report
+
+    for rel in (
+        "download_mnist.tsv",
+        "mnist/normalise.tsv",
+        "mnist/ae32/train.tsv",
+        "mnist/vae/train.tsv",
+        "digits/normalise.tsv",
+    ):
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("s\th:m:s\tmax_rss\n1.5\t0:00:01\t100.0\n")
+    b = report.benchmarks(tmp_path, {"datasets": ["mnist"], "models": ["ae32"]})
+    assert sorted(b["job"]) == ["download_mnist", "mnist/ae32/train", "mnist/normalise"]
+    assert b["seconds"].tolist() == [1.5, 1.5, 1.5]

@@ -203,7 +203,6 @@ def model_figures(
     figs["reconstructions"] = image_grid(
         [("test", x_test[idx]), ("decoded", latent["sample_reconstruction"])], shape
     )
-    figs["reconstructions"].suptitle(f"{title}: test images and their reconstructions")
     worst = latent["worst_index"]
     errs = latent["recon_error_test"][worst]
     figs["anomalies"] = image_grid(
@@ -211,7 +210,6 @@ def model_figures(
         shape,
         col_labels=[f"#{i}\nBCE {e:.2f}" for i, e in zip(worst, errs, strict=True)],
     )
-    figs["anomalies"].suptitle(f"{title}: highest reconstruction error", y=1.08)
     rows = [
         (f"{a} → {b}", line)
         for (a, b), line in zip(latent["interp_pairs"], latent["interp_images"], strict=True)

@@ -103,11 +103,20 @@ def git_commit(folder: str | os.PathLike[str]) -> str:
     return head + ("-dirty" if dirty else "")
 
 
-def benchmarks(folder: str | os.PathLike[str]) -> pd.DataFrame:
-    """Wall time and peak memory of every job, from the ``benchmark:`` files."""
+def benchmarks(
+    folder: str | os.PathLike[str], study: Mapping[str, Sequence[str]] | None = None
+) -> pd.DataFrame:
+    """Wall time and peak memory of every job of the study, from the ``benchmark:`` files
+    (``benchmarks/{dataset}/{model}/{job}.tsv``; files of other datasets or models are skipped)."""
     rows = []
     root = Path(folder)
     for tsv in sorted(root.rglob("*.tsv")):
+        parts = tsv.relative_to(root).parts
+        if study is not None and len(parts) > 1:
+            if parts[0] not in study["datasets"]:
+                continue
+            if len(parts) > 2 and parts[1] not in study["models"]:
+                continue
         try:
             b = pd.read_csv(tsv, sep="\t")
         except (pd.errors.ParserError, pd.errors.EmptyDataError):
@@ -207,7 +216,7 @@ def build(
     keys = list(
         dict.fromkeys(f"{d}/{m}" for d, m in zip(wide["dataset"], wide["model"], strict=True))
     )
-    bench = benchmarks(benchmarks_dir)
+    bench = benchmarks(benchmarks_dir, config.get("study"))
     final_losses = {
         key: pd.read_csv(path).iloc[-1][["epoch", "loss", "val_loss"]].to_dict()
         for key, path in histories.items()
