@@ -40,6 +40,7 @@ SLURM_ARGS = (
     "5",
     "--retries",
     "0",
+    "--slurm-keep-successful-logs",  # the per-job logs name each SLURM job id
 )
 
 
@@ -122,11 +123,11 @@ def test_workflow_runs_through_slurm(cluster, tiny_study, tmp_path):
 
 def test_failing_job_is_reported_as_failed(cluster, tmp_path):
     wd = copy_workflow(tmp_path / "wf")
-    snakemake(wd, "--configfile", "tiny.yaml", "results/digits/data.npz")
+    snakemake(wd, "results/digits/data.npz", "--configfile", "tiny.yaml")
     (wd / "results/digits/data.npz").write_bytes(b"PK\x03\x04 corrupt")  # newer: train reruns
     start = time.monotonic()
     proc = snakemake(
-        wd, *SLURM_ARGS, "results/digits/ae32/model.keras", env=cluster, check=False, timeout=600
+        wd, "results/digits/ae32/model.keras", *SLURM_ARGS, env=cluster, check=False, timeout=600
     )
     took = time.monotonic() - start
     assert proc.returncode != 0

@@ -109,3 +109,25 @@ def test_python_is_ruff_clean():
         [sys.executable, "-m", "ruff", "check", "."], cwd=REPO, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_slurm_profile_lints_and_dry_runs(workflow_dir: Path):
+    lint = subprocess.run(
+        [str(VENV_BIN / "snakemake"), "--workflow-profile", "profiles/slurm", "--lint"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert lint.returncode == 0 and "Congratulations" in lint.stdout + lint.stderr, lint.stderr
+    proc = snakemake(
+        workflow_dir, "-n", "--workflow-profile", "profiles/slurm", "--slurm-no-account"
+    )
+    out = proc.stdout + proc.stderr
+    assert "profiles/slurm" in out
+    assert "rule train:" in out and "threads: 8" in out  # set-threads of the profile applies
+
+
+def test_quick_variant_is_valid(workflow_dir: Path):
+    proc = snakemake(workflow_dir, "-n", "--configfile", "config/quick.yaml")
+    out = proc.stdout + proc.stderr
+    assert "results/mnist/ae32_quick/latent.npz" in out

@@ -91,7 +91,8 @@ rule reference_metrics:
         mem_mb=4000,
         runtime=20,
     params:
-        metrics=config["metrics"],
+        knn_k=config["metrics"]["knn_k"],
+        pixels=config["metrics"]["pixels_reference"],
     script:
         "../scripts/reference_metrics.py"
 
