@@ -116,23 +116,8 @@ fi
 
 # ---------------------------------------------------------------- helpers
 
-# Process $1 exists and is not a zombie.
-alive() {
-    local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) } # drop "pid (comm) ", comm may contain spaces
-    [[ ${stat%% *} != Z ]]
-}
-
-# pid from pid file $1 if that process is alive and named $2, else fail.
-running_pid() {
-    local pidfile=$1 name=$2 pid
-    [[ -s $pidfile ]] || return 1
-    pid=$(tr -dc '0-9' <"$pidfile")
-    [[ -n $pid ]] && alive "$pid" || return 1
-    [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$name" ]] || return 1
-    echo "$pid"
-}
+# shellcheck source-path=SCRIPTDIR source=procs.sh
+source "$(dirname "${BASH_SOURCE[0]}")/procs.sh"
 is_running() { running_pid "$@" >/dev/null; }
 
 dump_logs() {

@@ -79,25 +79,17 @@ def versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
     return found
 
 
+def _git(folder: str | os.PathLike[str], *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=folder, capture_output=True, text=True, check=True, timeout=10
+    ).stdout.strip()
+
+
 def git_commit(folder: str | os.PathLike[str]) -> str:
     """The workflow's git commit (with '-dirty' when it has uncommitted changes)."""
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
+        head = _git(folder, "rev-parse", "HEAD")
+        dirty = _git(folder, "status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return "not a git checkout"
     return head + ("-dirty" if dirty else "")
