@@ -232,3 +232,30 @@ def test_report_benchmarks_keep_only_the_study(tmp_path):
     b = report.benchmarks(tmp_path, {"datasets": ["mnist"], "models": ["ae32"]})
     assert sorted(b["job"]) == ["download_mnist", "mnist/ae32/train", "mnist/normalise"]
     assert b["seconds"].tolist() == [1.5, 1.5, 1.5]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fast_trustworthiness_equals_sklearn(seed):
+    from sklearn.manifold import trustworthiness as sk
+
+    rng = np.random.default_rng(seed)
+    high = rng.normal(size=(700, 12))
+    low = high[:, :2] + rng.normal(scale=0.7, size=(700, 2))
+    ours = metrics.trustworthiness(high, low, n=600, k=5, chunk=128)
+    assert ours == pytest.approx(sk(high[:600], low[:600], n_neighbors=5), abs=1e-12)
+
+
+@pytest.mark.parametrize("sample", [None, 300])
+def test_fast_silhouette_equals_sklearn(sample):
+    from sklearn.metrics import silhouette_score
+
+    rng = np.random.default_rng(4)
+    labels = np.arange(900) % 7
+    labels[0] = 7  # a singleton cluster scores 0, as in scikit-learn
+    xy = rng.normal(size=(900, 2)) + labels[:, None] * 0.8
+    ours = metrics.silhouette(xy, labels, sample, seed=3)
+    if sample is None:
+        assert ours == pytest.approx(silhouette_score(xy, labels), abs=1e-10)
+    else:
+        keep = np.random.default_rng(3).choice(900, sample, replace=False)
+        assert ours == pytest.approx(silhouette_score(xy[keep], labels[keep]), abs=1e-10)

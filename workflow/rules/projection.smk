@@ -53,7 +53,7 @@ rule map_metrics:
         projection=rules.project.output.projection,
         latent=rules.encode.output.latent,
         graph=rules.neighbors.output.graph,
-        code=package_code("neighbors", "projections", "metrics"),
+        code=package_code("neighbors", "projections", "metrics", "kernels"),
     output:
         table="results/{dataset}/{model}/metrics/{method}.csv",
     log:
@@ -68,6 +68,7 @@ rule map_metrics:
         runtime=20,
     params:
         metrics=map_metric_params(),
+        numba_cache_dir=config["projection"]["numba_cache_dir"],
     script:
         "../scripts/map_metrics.py"
 

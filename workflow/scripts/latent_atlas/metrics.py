@@ -53,21 +53,65 @@ def knn_accuracy_from_graph(
     return float((vote(y_train[test_ind[:, :k]]) == y_test).mean())
 
 
-def trustworthiness(high: np.ndarray, low: np.ndarray, n: int = 10_000, k: int = 5) -> float:
-    """scikit-learn's trustworthiness on the first ``n`` points, as the paper computes it."""
-    from sklearn.manifold import trustworthiness as tw
+def trustworthiness(
+    high: np.ndarray, low: np.ndarray, n: int = 10_000, k: int = 5, chunk: int = 1024
+) -> float:
+    """Trustworthiness (Venna & Kaski) on the first ``n`` points, as the paper computes it.
 
-    return float(tw(high[:n], low[:n], n_neighbors=k))
+    Same definition and ranks as ``sklearn.manifold.trustworthiness``, which sorts every row of
+    the n x n distance matrix; we only count, for each of a point's k map neighbours, how many
+    points are closer in the original space (seconds instead of minutes at n = 10,000).
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    x = np.asarray(high[:n], np.float64)
+    y = np.asarray(low[:n], np.float64)
+    n = len(x)
+    if n <= 3 * k + 1:
+        return float("nan")
+    low_nbrs = NearestNeighbors(n_neighbors=k).fit(y).kneighbors(return_distance=False)
+    sq = (x**2).sum(axis=1)
+    penalty = 0
+    for start in range(0, n, chunk):
+        rows = np.arange(start, min(start + chunk, n))
+        d = sq[rows, None] + sq[None, :] - 2.0 * (x[rows] @ x.T)  # squared: same ranks
+        d[np.arange(len(rows)), rows] = np.inf  # a point is not its own neighbour
+        d_nbr = np.take_along_axis(d, low_nbrs[rows], axis=1)
+        rank = (d[:, None, :] < d_nbr[:, :, None]).sum(axis=2) + 1  # 1 = nearest
+        penalty += int(np.maximum(rank - k, 0).sum())
+    return float(1.0 - penalty * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)))
 
 
 def silhouette(xy: np.ndarray, labels: np.ndarray, sample: int | None, seed: int) -> float:
-    """Silhouette by true label (euclidean); on a seeded sample of ``sample`` points if given."""
-    from sklearn.metrics import silhouette_score
+    """Mean silhouette by true label (euclidean) of a 2-D map; on a seeded sample if given.
 
-    if len(np.unique(labels)) < 2:
-        return float("nan")
-    size = sample if sample is not None and sample < len(xy) else None
-    return float(silhouette_score(xy, labels, sample_size=size, random_state=seed))
+    Exact, like ``sklearn.metrics.silhouette_score``, but a compiled loop over pairs: 60,000
+    points take seconds, not the minute scikit-learn's chunked distance matrix takes here.
+    """
+    xy = np.asarray(xy, np.float64)
+    labels = np.asarray(labels)
+    if sample is not None and sample < len(xy):
+        keep = np.random.default_rng(seed).choice(len(xy), sample, replace=False)
+        xy, labels = xy[keep], labels[keep]
+    names, lab = np.unique(labels, return_inverse=True)
+    if len(names) < 2 or xy.shape[1] != 2:
+        if len(names) < 2:
+            return float("nan")
+        from sklearn.metrics import silhouette_score
+
+        return float(silhouette_score(xy, labels))
+    from .kernels import cluster_distance_sums
+
+    counts = np.bincount(lab).astype(np.float64)
+    sums = cluster_distance_sums(np.ascontiguousarray(xy), lab.astype(np.int64), len(names))
+    rows = np.arange(len(lab))
+    own = counts[lab]
+    a = sums[rows, lab] / np.maximum(own - 1.0, 1.0)
+    other = sums / counts
+    other[rows, lab] = np.inf
+    b = other.min(axis=1)
+    s = np.where(own > 1, (b - a) / np.maximum(a, b), 0.0)  # singletons score 0, as sklearn
+    return float(np.nan_to_num(s).mean())
 
 
 def map_metrics(

@@ -57,6 +57,18 @@ def _without_tensorflow() -> Iterator[None]:
             sys.modules.pop("tensorflow", None)
 
 
+def _fit_and_place(
+    model: object, z_train: np.ndarray, z_test: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """``fit_transform`` the train codes, ``transform`` the test codes, timing both."""
+    t0 = time.perf_counter()
+    train_xy = model.fit_transform(z_train)
+    t1 = time.perf_counter()
+    test_xy = model.transform(z_test)
+    timing = {"fit_seconds": t1 - t0, "transform_seconds": time.perf_counter() - t1}
+    return np.asarray(train_xy), np.asarray(test_xy), timing
+
+
 def pca(
     z_train: np.ndarray, z_test: np.ndarray, graph: Mapping, params: Mapping, threads: int
 ) -> Result:
@@ -64,14 +76,9 @@ def pca(
     from sklearn.decomposition import PCA
 
     model = PCA(n_components=2, random_state=params["seed"])
-    t0 = time.perf_counter()
-    train_xy = model.fit_transform(z_train)
-    t1 = time.perf_counter()
-    test_xy = model.transform(z_test)
-    t2 = time.perf_counter()
+    train_xy, test_xy, timing = _fit_and_place(model, z_train, z_test)
     info = {
-        "fit_seconds": t1 - t0,
-        "transform_seconds": t2 - t1,
+        **timing,
         "explained_variance_ratio": [float(v) for v in model.explained_variance_ratio_],
         "placement": "test points placed with PCA.transform into the train map",
     }
@@ -199,14 +206,9 @@ def umap(
             n_jobs=1 if params["deterministic"] else threads,
             precomputed_knn=(graph["train_ind"][:, :k], graph["train_dist"][:, :k], SharedIndex()),
         )
-        t0 = time.perf_counter()
-        train_xy = model.fit_transform(z_train)
-        t1 = time.perf_counter()
-        test_xy = model.transform(z_test)
-        t2 = time.perf_counter()
+        train_xy, test_xy, timing = _fit_and_place(model, z_train, z_test)
     info = {
-        "fit_seconds": t1 - t0,
-        "transform_seconds": t2 - t1,
+        **timing,
         "deterministic": bool(params["deterministic"]),
         "placement": "test points placed with UMAP.transform into the train map",
     }
