@@ -79,7 +79,13 @@ def ours_side(
     d = load(path)
     params = {
         "pca": {"seed": 42},
-        "tsne": {"backend": "opentsne", "perplexity": 30, "n_iter": 500, "seed": 42},
+        "tsne": {
+            "backend": "opentsne",
+            "perplexity": 30,
+            "n_iter": 500,
+            "ints_in_interval": 2,
+            "seed": 42,
+        },
         "umap": {"n_neighbors": 15, "min_dist": 0.1, "deterministic": True, "seed": 42},
     }
     mparams = {

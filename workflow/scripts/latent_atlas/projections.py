@@ -116,7 +116,7 @@ def _opentsne(
         negative_gradient_method="fft",
         n_jobs=threads,
         random_state=params["seed"],
-        ints_in_interval=params.get("ints_in_interval", 1),
+        ints_in_interval=params.get("ints_in_interval", 2),  # schema default
     )
     embedding = tsne.fit(z_train, affinities=aff)
     t1 = time.perf_counter()
