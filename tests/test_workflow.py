@@ -124,7 +124,7 @@ def test_slurm_profile_lints_and_dry_runs(workflow_dir: Path):
     )
     out = proc.stdout + proc.stderr
     assert "profiles/slurm" in out
-    assert "rule train:" in out and "threads: 8" in out  # set-threads of the profile applies
+    assert "rule train:" in out and "mem_mb=8000" in out  # set-resources of the profile applies
 
 
 def test_quick_variant_is_valid(workflow_dir: Path):

@@ -32,6 +32,17 @@ MNIST_FILES = [
 ]
 
 
+def canonical(value):
+    """A config value with its mappings' keys sorted. Snakemake compares params as written, so
+    the same settings in another key order (a reordered config file) would rerun jobs.
+    """
+    if isinstance(value, dict):
+        return {k: canonical(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    return value
+
+
 def package_code(*modules):
     """The package modules a rule's script imports, as inputs: editing one reruns the rule.
 
@@ -57,12 +68,14 @@ def model_spec(wildcards):
             f"model {wildcards.model!r} is not defined under `models` in the config "
             f"(defined: {sorted(config['models'])})"
         )
-    return config["models"][wildcards.model]
+    return canonical(config["models"][wildcards.model])
 
 
 def method_params(wildcards):
     """A method's parameters plus the shared projection seed."""
-    return {**config["methods"][wildcards.method], "seed": config["projection"]["seed"]}
+    return canonical(
+        {**config["methods"][wildcards.method], "seed": config["projection"]["seed"]}
+    )
 
 
 def neighbors_params():
@@ -75,18 +88,20 @@ def neighbors_params():
         k = max(k, int(3 * config["methods"]["tsne"]["perplexity"]) + 1)
     if "umap" in methods:
         k = max(k, config["methods"]["umap"]["n_neighbors"])
-    return {
-        "k": k,
-        "max_points": config["projection"]["max_points"],
-        "seed": config["projection"]["seed"],
-    }
+    return canonical(
+        {
+            "k": k,
+            "max_points": config["projection"]["max_points"],
+            "seed": config["projection"]["seed"],
+        }
+    )
 
 
 def map_metric_params():
     """The settings a map's metrics depend on (not the pixel reference: it has its own rule)."""
     m = config["metrics"]
     keys = ["knn_k", "trustworthiness_points", "trustworthiness_k", "silhouette_sample"]
-    return {**{k: m[k] for k in keys}, "seed": config["projection"]["seed"]}
+    return canonical({**{k: m[k] for k in keys}, "seed": config["projection"]["seed"]})
 
 
 def model_metric_tables(wildcards):

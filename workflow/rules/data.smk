@@ -36,6 +36,6 @@ rule normalise:
         mem_mb=2000,
         runtime=15,
     params:
-        digits=config["digits"],
+        digits=canonical(config["digits"]),
     script:
         "../scripts/normalise.py"

@@ -45,6 +45,6 @@ rule encode:
         mem_mb=6000,  # measured max_rss 3.1 GB on MNIST
         runtime=20,
     params:
-        encode=config["encode"],
+        encode=canonical(config["encode"]),
     script:
         "../scripts/encode.py"

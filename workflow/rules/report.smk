@@ -111,7 +111,7 @@ rule report:
         mem_mb=3000,
         runtime=10,
     params:
-        study=config["study"],
+        study=canonical(config["study"]),
         model_figures=MODEL_FIGURES,
     script:
         "../scripts/report.py"
