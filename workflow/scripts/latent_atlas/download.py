@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import hashlib
 import http.client
 import logging
 import os
@@ -33,6 +32,7 @@ from tenacity import (
 )
 
 from .errors import AtlasError
+from .io import CHUNK, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,6 @@ MNIST_SHA256: dict[str, str] = {
     "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
-
-CHUNK = 1 << 20
 
 
 class SourceError(Exception):
@@ -58,15 +56,6 @@ class Source(Protocol):
 
     def fetch(self, filename: str, dest: Path) -> None:
         """Write ``filename`` (uncompressed) to ``dest`` or raise :class:`SourceError`."""
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file, read in chunks (MNIST's largest file is 47 MB)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _copy_maybe_gzip(src: IO[bytes], dest: Path, gzipped: bool, label: str) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import importlib.metadata
 import json
 import os
@@ -22,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import literature
-from .io import atomic_open
+from .io import atomic_open, sha256_file
 
 PACKAGES = (
     "tensorflow-cpu",
@@ -56,15 +55,6 @@ def data_uri(path: str | os.PathLike[str]) -> str:
     p = Path(path)
     mime = {".png": "image/png", ".svg": "image/svg+xml"}[p.suffix]
     return f"data:{mime};base64,{base64.b64encode(p.read_bytes()).decode()}"
-
-
-def sha256(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
@@ -219,8 +209,8 @@ def build(
         "platform": f"{platform.platform()}; {os.cpu_count()} CPUs",
         "versions": versions(),
         "sha256": {
-            **{Path(p).name: sha256(p) for p in resource_files},
-            **{f"results/{name}/data.npz": sha256(p) for name, p in datasets.items()},
+            **{Path(p).name: sha256_file(p) for p in resource_files},
+            **{f"results/{name}/data.npz": sha256_file(p) for name, p in datasets.items()},
         },
     }
     summary = {

@@ -14,7 +14,6 @@ the same weights as an uninterrupted run.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -277,8 +276,11 @@ def load_model(path: str | os.PathLike[str]) -> keras.Model:
             f"{p}: not a loadable Keras model ({type(exc).__name__}: {exc}); "
             f"delete it and rerun snakemake to retrain"
         ) from exc
-    with contextlib.suppress(ValueError):
+    try:
         encoder_of(model)
         decoder_of(model)
-        return model
-    raise AtlasError(f"{p}: has no 'encoder'/'decoder' sub-models; not a latent-atlas model")
+    except ValueError:
+        raise AtlasError(
+            f"{p}: has no 'encoder'/'decoder' sub-models; not a latent-atlas model"
+        ) from None
+    return model
