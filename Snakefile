@@ -1,12 +1,25 @@
 # latent-atlas: MNIST -> autoencoder latent space -> measured 2-D maps and a report.
 # This file only wires the workflow; rules live in workflow/rules, code in workflow/scripts.
 
+import sys
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
+sys.path.insert(0, f"{workflow.basedir}/workflow/scripts")
+from latent_atlas.configuration import coerce_to_schema, load_schema
+
 
 configfile: "config.yaml"
+
+
+# `--config` hands nested values over as strings: bring them to the schema's types first.
+config.update(
+    coerce_to_schema(
+        config, load_schema(f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
+    )
+)
 
 
 validate(config, "workflow/schemas/config.schema.yaml", set_default=True)

@@ -3,6 +3,9 @@
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
+
+from latent_atlas.configuration import writable_cache_dir
 
 
 wildcard_constraints:
@@ -22,6 +25,22 @@ def check_study(cfg):
 
 
 check_study(config)
+
+
+def check_numba_cache(cfg):
+    """An unwritable projection.numba_cache_dir is reported now, not deep inside a job.
+
+    It is only a cache, so the jobs fall back to a temporary folder (and say so) rather than
+    stop the study.
+    """
+    _, warning = writable_cache_dir(
+        cfg["projection"]["numba_cache_dir"], "projection.numba_cache_dir"
+    )
+    if warning:
+        logger.warning(f"config: {warning}")
+
+
+check_numba_cache(config)
 
 
 MNIST_FILES = [

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .configuration import writable_cache_dir
 from .errors import AtlasError
 from .io import atomic_path
 
@@ -39,9 +40,11 @@ def setup_numba_cache(path: str | None) -> None:
     15.6 s -> 2.3 s).
     """
     if path and "NUMBA_CACHE_DIR" not in os.environ:
-        folder = Path(path).expanduser()
-        folder.mkdir(parents=True, exist_ok=True)
-        os.environ["NUMBA_CACHE_DIR"] = str(folder)
+        folder, warning = writable_cache_dir(path, "projection.numba_cache_dir")
+        if warning:
+            log.warning(warning)
+        if folder:
+            os.environ["NUMBA_CACHE_DIR"] = folder
 
 
 @contextlib.contextmanager
