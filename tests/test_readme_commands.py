@@ -1,0 +1,132 @@
+"""Every command the README (and the config files' comments) shows runs as written.
+
+Commands are collected from the text itself, so a command added to or changed in the README is
+tested without editing this file. `snakemake` commands are dry-run on a fresh copy of the
+workflow; one that needs results (`--report`) runs on the finished tiny digits study; `make`
+commands must name a target of the Makefile.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import REPO, snakemake
+
+DOCS = [
+    REPO / "README.md",
+    REPO / "config.yaml",
+    *sorted((REPO / "config").glob("*.yaml")),
+    *sorted((REPO / "profiles").glob("*/config.yaml")),
+]
+_SNAKEMAKE = re.compile(r"^(?:\.venv/bin/)?snakemake(?:\s|$)")
+_MAKE = re.compile(r"^make(?:\s|$)")
+_PLACEHOLDER = re.compile(r"<([a-z_ -]+)>")
+
+
+def _markdown_commands(text: str) -> list[str]:
+    """Lines of fenced code blocks (continuations joined) and inline code spans."""
+    found: list[str] = []
+    blocks = re.findall(r"^ *```[a-z]*\n(.*?)^ *```", text, flags=re.S | re.M)
+    for block in blocks:
+        found += block.replace("\\\n", " ").splitlines()
+    prose = re.sub(r"^ *```[a-z]*\n.*?^ *```", "", text, flags=re.S | re.M)
+    found += re.findall(r"`([^`\n]+)`", prose)
+    return found
+
+
+def _comment_commands(text: str) -> list[str]:
+    """Commands quoted in YAML comments, e.g. `# Use with: snakemake --configfile x.yaml`."""
+    found = []
+    for line in text.splitlines():
+        if "#" in line:
+            comment = line.split("#", 1)[1]
+            match = re.search(r"(?:\.venv/bin/)?snakemake\s.*", comment)
+            if match:
+                found.append(match.group(0))
+    return found
+
+
+def collect_commands() -> list[tuple[str, str]]:
+    """(source file, command) of every snakemake or make command the docs show."""
+    commands: dict[tuple[str, str], None] = {}
+    for path in DOCS:
+        text = path.read_text()
+        lines = _markdown_commands(text) if path.suffix == ".md" else _comment_commands(text)
+        for line in map(str.strip, lines):
+            if _SNAKEMAKE.match(line) or _MAKE.match(line):
+                commands[(path.relative_to(REPO).as_posix(), line)] = None
+    return list(commands)
+
+
+COMMANDS = collect_commands()
+
+
+def _argv(command: str) -> list[str]:
+    """The command's arguments after `snakemake`, placeholders like <partition> filled in."""
+    command = _PLACEHOLDER.sub(lambda m: m.group(1).replace(" ", "_"), command)
+    return shlex.split(command, comments=True)[1:]
+
+
+def test_the_docs_show_the_commands_we_expect():
+    shown = [c for _, c in COMMANDS]
+    assert len(shown) >= 10, shown
+    for needle in ("--configfile config/quick.yaml", "--report", "profiles/slurm", "min_dist"):
+        assert any(needle in c for c in shown), needle
+
+
+@pytest.mark.parametrize(
+    "command",
+    [c for c in COMMANDS if _SNAKEMAKE.match(c[1]) and "--report" not in c[1]],
+    ids=lambda c: f"{c[0]}: {c[1]}",
+)
+def test_snakemake_command_plans(workflow_dir: Path, command: tuple[str, str]):
+    argv = _argv(command[1])
+    if "conda" in argv and shutil.which("conda") is None:
+        pytest.skip("needs conda on PATH (--sdm conda)")
+    proc = snakemake(workflow_dir, *argv, "-n", timeout=300)
+    out = proc.stdout + proc.stderr
+    assert "Job stats" in out or "Nothing to be done" in out, out[-3000:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "command",
+    [c for c in COMMANDS if _SNAKEMAKE.match(c[1]) and "--report" in c[1]],
+    ids=lambda c: f"{c[0]}: {c[1]}",
+)
+def test_report_command_runs_on_a_finished_study(tiny_study: Path, command: tuple[str, str]):
+    argv = _argv(command[1])
+    report = Path(argv[argv.index("--report") + 1])
+    snakemake(tiny_study, *argv, "--configfile", "tiny.yaml", timeout=600)
+    assert (tiny_study / report).stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("command", [c for c in COMMANDS if _MAKE.match(c[1])], ids=str)
+def test_make_command_is_a_valid_target(command: tuple[str, str]):
+    """`make -n` plans the command (prints what it would do, runs nothing)."""
+    proc = subprocess.run(
+        ["make", "-n", *_argv(command[1])], cwd=REPO, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, f"{command}: {proc.stderr}"
+    assert ".venv/bin/" in proc.stdout
+
+
+def test_catalog_metadata_and_licence():
+    """What the Snakemake Workflow Catalog reads: usage flags, software stack, report, licence."""
+    import yaml
+
+    usage = yaml.safe_load((REPO / ".snakemake-workflow-catalog.yml").read_text())["usage"]
+    assert usage["software-stack-deployment"]["conda"] is True
+    assert usage["report"] is True
+    assert not usage["mandatory-flags"]["flags"]
+    for env in usage["software-stack-deployment"]:
+        assert env in ("conda", "apptainer", "apptainer+conda")
+    assert (REPO / "LICENSE").read_text().startswith("MIT License")
+    readme = (REPO / "README.md").read_text()
+    for section in ("## Usage", "### Deploy", "### Configure", "### Run"):
+        assert f"\n{section}\n" in readme, section
