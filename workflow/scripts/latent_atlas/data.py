@@ -111,8 +111,12 @@ def check_arrays(arrays: Mapping[str, np.ndarray], name: str) -> None:
     problems = []
     if xtr.ndim != 2 or xte.ndim != 2 or xtr.shape[1] != xte.shape[1]:
         problems.append(f"x_train {xtr.shape} and x_test {xte.shape} must be (N, D) with equal D")
-    if int(np.prod(arrays["image_shape"])) != xtr.shape[-1]:
-        problems.append(f"image_shape {arrays['image_shape'].tolist()} != D={xtr.shape[-1]}")
+    channels = int(arrays.get("channels", 1))  # 3 for colour images (datasets.py)
+    if int(np.prod(arrays["image_shape"])) * channels != xtr.shape[-1]:
+        problems.append(
+            f"image_shape {arrays['image_shape'].tolist()} x {channels} channel(s) "
+            f"!= D={xtr.shape[-1]}"
+        )
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if y.shape != (x.shape[0],):
