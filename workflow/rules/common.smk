@@ -54,7 +54,9 @@ def dataset_files(name, spec):
         raise WorkflowError(f"{where}: {path} does not exist; fix `path:`")
     if fmt == "idx":
         if not path.is_dir():
-            raise WorkflowError(f"{where}: {path} must be a folder with the four IDX files")
+            raise WorkflowError(
+                f"{where}: {path} must be a folder with the four IDX files"
+            )
         found = []
         for f in MNIST_FILES:
             stems = (f, f.replace("-idx", ".idx"))

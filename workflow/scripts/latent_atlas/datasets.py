@@ -145,7 +145,7 @@ def decode_labels(
         lookup = np.vectorize(index.__getitem__, otypes=[np.int64]) if len(keys) else None
         out[split] = (lookup(keys) if lookup is not None else keys).astype(dtype)
     if "train" in out and "test" in out:
-        missing = sorted(set(np.unique(out["test"]).tolist()) - set(np.unique(out["train"]).tolist()))
+        missing = sorted(set(np.unique(out["test"]).tolist()) - set(out["train"].tolist()))
         if missing:
             raise AtlasError(
                 f"{where}: the test split has class(es) {[str(names[i]) for i in missing]} "
@@ -212,16 +212,14 @@ def image_layout(
                     f"the images have {rest[0]}; fix image_shape"
                 )
             return [rows, cols], ch
-        side = int(round(np.sqrt(rest[0])))
+        side = round(float(np.sqrt(rest[0])))
         if side * side == rest[0]:
             return [side, side], 1
         raise AtlasError(
             f"{where}: flat images of {rest[0]} values; set image_shape: [rows, cols] or "
             "[rows, cols, channels] in the dataset entry"
         )
-    raise AtlasError(
-        f"{where}: images of shape {list(rest)}; expected (h, w), (h, w, 1|3) or flat"
-    )
+    raise AtlasError(f"{where}: images of shape {list(rest)}; expected (h, w), (h, w, 1|3) or flat")
 
 
 def finish(
@@ -234,8 +232,7 @@ def finish(
     for s in SPLITS:
         if len(x[s]) != len(y[s]):
             raise AtlasError(
-                f"{where}: {len(x[s])} {s} images but {len(y[s])} {s} labels; "
-                "the counts must match"
+                f"{where}: {len(x[s])} {s} images but {len(y[s])} {s} labels; the counts must match"
             )
         if len(x[s]) == 0:
             raise AtlasError(f"{where}: the {s} split is empty")
@@ -251,6 +248,11 @@ def idx_arrays(spec: Mapping) -> dict[str, np.ndarray]:
         pi, pl = idx_file(folder, images), idx_file(folder, labels)
         x[s] = parse_idx(read_maybe_gzip(pi), pi)
         y[s] = parse_idx(read_maybe_gzip(pl), pl, expect_ndim=1)
+        if len(x[s]) != len(y[s]):
+            raise AtlasError(
+                f"{pi} holds {len(x[s])} images but {pl} holds {len(y[s])} labels; the counts "
+                "must match (the two files do not belong together)"
+            )
     where = str(folder)
     shape, ch = image_layout(x["train"].shape, spec.get("image_shape"), where)
     if x["test"].shape[1:] != x["train"].shape[1:]:
@@ -329,9 +331,7 @@ def image_files(folder: Path) -> dict[str, list[Path]]:
     return out
 
 
-def decode_images(
-    files: Sequence[Path], size: Sequence[int] | None, mode: str
-) -> np.ndarray:
+def decode_images(files: Sequence[Path], size: Sequence[int] | None, mode: str) -> np.ndarray:
     """Decode ``files`` with Pillow into one uint8 array (n, rows, cols[, 3]).
 
     Without ``size`` every image must have the size of the first; with it, each is resized
@@ -440,11 +440,11 @@ def vectors_arrays(spec: Mapping) -> dict[str, np.ndarray]:
         raise AtlasError(f"{where}: no `label` column (columns: {table.column_names[:10]})")
     import pyarrow.types as pat
 
+    types = {f.name: f.type for f in table.schema}
     cols = [
         n
         for n in table.column_names
-        if n not in ("label", "split")
-        and (pat.is_integer(table.schema.field(n).type) or pat.is_floating(table.schema.field(n).type))
+        if n not in ("label", "split") and (pat.is_integer(types[n]) or pat.is_floating(types[n]))
     ]
     if not cols:
         raise AtlasError(f"{where}: no numeric vector columns besides label/split")
@@ -565,7 +565,7 @@ def normalise(
         arrays["x_test"].shape,
         arrays["image_shape"].tolist(),
         int(arrays["channels"]),
-        dict(zip(arrays["class_names"].tolist(), np.bincount(arrays["y_train"]).tolist(), strict=False)),
+        np.bincount(arrays["y_train"]).tolist(),
     )
     return arrays
 
@@ -583,4 +583,6 @@ def codes_from_data(data_path: str | os.PathLike[str], out_path: str | os.PathLi
             "image_shape": arrays["image_shape"],
         },
     )
-    log.info("%s: the data itself as codes, %s / %s", out_path, arrays["x_train"].shape, arrays["x_test"].shape)
+    log.info(
+        "%s: the data as codes, %s + %s", out_path, arrays["x_train"].shape, arrays["x_test"].shape
+    )

@@ -124,6 +124,7 @@ def encode(
         "interp_images": interp,
         "prior_images": prior,
         "image_shape": data["image_shape"],
+        "channels": np.int64(data.get("channels", 1)),
     }
     if not (np.isfinite(z_train).all() and np.isfinite(z_test).all()):
         raise AtlasError(f"{model_path}: codes contain NaN/inf; retrain with a lower learning_rate")
