@@ -11,7 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-FASHION = ["tshirt", "trouser", "pullover", "dress", "coat"] + [
+FASHION = [
+    "tshirt",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
     "sandal",
     "shirt",
     "sneaker",
@@ -34,8 +39,10 @@ def class_images(
 
 def idx_bytes(arr: np.ndarray) -> bytes:
     arr = np.ascontiguousarray(arr, dtype=np.uint8)
-    return struct.pack(">HBB", 0, 0x08, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape) + (
-        arr.tobytes()
+    return (
+        struct.pack(">HBB", 0, 0x08, arr.ndim)
+        + struct.pack(f">{arr.ndim}I", *arr.shape)
+        + (arr.tobytes())
     )
 
 

@@ -113,7 +113,7 @@ def test_vectors_parquet(tmp_path):
     assert a["image_shape"].tolist() == [64] and str(a["kind"]) == "vectors"
     assert a["class_names"].tolist() == ["bird", "cat", "dog", "fish"]
     assert len(a["x_test"]) == 80 and len(a["x_train"]) == 320
-    assert 0 <= a["x_train"].min() and a["x_train"].max() <= 1
+    assert a["x_train"].min() >= 0 and a["x_train"].max() <= 1
 
 
 def test_vectors_scaling_keeps_neighbours(tmp_path):
@@ -194,9 +194,7 @@ def test_images_of_different_sizes(tmp_path):
 
 def test_label_image_count_mismatch(tmp_path):
     d = make_idx_gz(tmp_path / "d", n_train=20, n_test=10)
-    (d / "t10k-labels-idx1-ubyte.gz").write_bytes(
-        gzip.compress(idx_bytes(np.zeros(9, np.uint8)))
-    )
+    (d / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.zeros(9, np.uint8))))
     refused(spec("idx", d), tmp_path, "10 images", "9 labels", "t10k-labels-idx1-ubyte.gz")
 
 

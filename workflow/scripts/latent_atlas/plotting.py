@@ -178,7 +178,30 @@ def comparison_figure(
                 ax.set_ylabel(row, fontsize=11)
             n_train = int((frame["split"] == "train").sum())
             n_test = len(frame) - n_train
-    class_legend(fig, by_row[rows[0]] if shared and rows else [], n_train, n_test)
+    if shared:
+        class_legend(fig, by_row[rows[0]] if rows else [], n_train, n_test)
+    else:  # per-row class legends; one train/test key on top (counts differ by row)
+        fig.legend(
+            handles=[
+                Line2D([], [], marker="o", ls="", color="0.5", label="train", markersize=5),
+                Line2D(
+                    [],
+                    [],
+                    marker="^",
+                    ls="",
+                    color="0.5",
+                    markeredgecolor="black",
+                    label="test (placed)",
+                    markersize=6,
+                ),
+            ],
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.2),
+            bbox_transform=axes[0][0].transAxes,
+            ncols=2,
+            frameon=False,
+            fontsize=9,
+        )
     fig.subplots_adjust(right=1 - 1.5 / (4.2 * len(cols) + 1.6), wspace=0.05, hspace=0.25)
     return fig
 
