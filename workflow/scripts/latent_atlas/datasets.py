@@ -449,29 +449,30 @@ def vectors_arrays(spec: Mapping) -> dict[str, np.ndarray]:
     if not cols:
         raise AtlasError(f"{where}: no numeric vector columns besides label/split")
     labels = table.column("label").to_numpy(zero_copy_only=False)
-    vec = np.empty((table.num_rows, len(cols)), np.float32)
-    for j, n in enumerate(cols):
-        vec[:, j] = table.column(n).to_numpy(zero_copy_only=False)
-    bad = ~np.isfinite(vec)
-    if bad.any():
-        rows, cols_bad = np.nonzero(bad)
-        raise AtlasError(
-            f"{where}: {int(bad.sum())} NaN/inf values (first in row {int(rows[0])}, column "
-            f"{cols[int(cols_bad[0])]!r}); drop or impute those rows"
-        )
     if "split" in table.column_names:
         sp = table.column("split").to_numpy(zero_copy_only=False).astype(str)
         odd = sorted(set(sp.tolist()) - set(SPLITS))
         if odd:
             raise AtlasError(f"{where}: split values {odd[:5]}; use only 'train' and 'test'")
-        x = {s: vec[sp == s] for s in SPLITS}
-        y = {s: labels[sp == s] for s in SPLITS}
+        rows = {s: np.flatnonzero(sp == s) for s in SPLITS}
     else:
-        x, y = {}, {}
-        x["train"], x["test"], y["train"], y["test"] = split(
-            vec, labels, spec["test_fraction"], spec["seed"], where
-        )
-    del vec
+        index = np.arange(table.num_rows)
+        parts = split(index, labels, spec["test_fraction"], spec["seed"], where)
+        rows = {"train": parts[0], "test": parts[1]}
+    # Each split's matrix is filled column by column from the table: the vectors are held
+    # once (plus the table), never as a whole matrix and its split copies.
+    x = {s: np.empty((len(r), len(cols)), np.float32) for s, r in rows.items()}
+    for j, n in enumerate(cols):
+        column = table.column(n).to_numpy(zero_copy_only=False)
+        for s, r in rows.items():
+            x[s][:, j] = column[r]
+        bad = ~np.isfinite(column)
+        if bad.any():
+            raise AtlasError(
+                f"{where}: {int(bad.sum())} NaN/inf values in column {n!r} (first in row "
+                f"{int(np.flatnonzero(bad)[0])}); drop or impute those rows"
+            )
+    y = {s: labels[r] for s, r in rows.items()}
     out = finish(x, y, spec.get("class_names"), where)
     lo = min(float(x[s].min()) for s in SPLITS)
     hi = max(float(x[s].max()) for s in SPLITS)
