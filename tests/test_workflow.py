@@ -48,7 +48,8 @@ def test_snakefmt_is_clean():
 @pytest.mark.parametrize(
     ("override", "needle"),
     [
-        ("digits={'test_fraction': 1.5}", "test_fraction"),
+        ("datasets={'digits': {'format': 'digits', 'test_fraction': 1.5}}", "test_fraction"),
+        ("datasets={'mine': {'format': 'npz'}}", "path"),
         ("study={'datasets': ['cifar']}", "cifar"),
         ("study={'methods': ['tsnee']}", "tsnee"),
         ("study={'models': ['nope']}", "nope"),

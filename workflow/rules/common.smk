@@ -14,17 +14,84 @@ wildcard_constraints:
     method="pca|tsne|umap",
 
 
+BUILTIN_DATASETS = {
+    "mnist": {"format": "mnist", "test_fraction": 0.2, "seed": 0},
+    "digits": {"format": "digits", "test_fraction": 0.2, "seed": 0},
+}
+
+
 def check_study(cfg):
-    """Cross-references the schema cannot express: every study model must be defined."""
+    """Cross-references the schema cannot express: every study model and dataset must be
+    defined (mnist and digits always are)."""
+    for name, spec in BUILTIN_DATASETS.items():
+        cfg["datasets"].setdefault(name, dict(spec))
     unknown = [m for m in cfg["study"]["models"] if m not in cfg["models"]]
     if unknown:
         raise WorkflowError(
             f"config: study.models names {unknown}, which are not defined under `models` "
             f"(defined: {sorted(cfg['models'])}); add them there or fix the names"
         )
+    unknown = [d for d in cfg["study"]["datasets"] if d not in cfg["datasets"]]
+    if unknown:
+        raise WorkflowError(
+            f"config: study.datasets names {unknown}, which are not defined under `datasets` "
+            f"(defined: {sorted(cfg['datasets'])}); add them there, e.g. "
+            f"datasets: {{{unknown[0]}: {{format: idx, path: DIR}}}}, or fix the names"
+        )
+    for d in cfg["study"]["datasets"]:
+        dataset_files(d, cfg["datasets"][d])  # a missing path fails now, before any job
 
 
-check_study(config)
+def dataset_files(name, spec):
+    """The files a user dataset is read from (inputs of its normalise job), checked to exist.
+
+    idx: the four MNIST-layout files, either spelling, plain or .gz; npz/vectors: the file;
+    images: the folder. mnist and digits have none here (mnist's come from download_mnist).
+    """
+    fmt = spec["format"]
+    if fmt in ("mnist", "digits"):
+        return []
+    path = Path(spec["path"]).expanduser()
+    where = f"datasets.{name} (format {fmt})"
+    if not path.exists():
+        raise WorkflowError(f"{where}: {path} does not exist; fix `path:`")
+    if fmt == "idx":
+        if not path.is_dir():
+            raise WorkflowError(
+                f"{where}: {path} must be a folder with the four IDX files"
+            )
+        found = []
+        for f in MNIST_FILES:
+            stems = (f, f.replace("-idx", ".idx"))
+            cands = [path / (s + gz) for s in stems for gz in ("", ".gz")]
+            hit = [c for c in cands if c.is_file()]
+            if not hit:
+                raise WorkflowError(
+                    f"{where}: {path} has no {f} (nor {stems[1]}, plain or .gz); an idx "
+                    f"folder holds {', '.join(MNIST_FILES)}"
+                )
+            found.append(str(hit[0]))
+        return found
+    if fmt in ("npz", "vectors"):
+        if not path.is_file():
+            raise WorkflowError(f"{where}: {path} must be a file")
+        return [str(path)]
+    if not path.is_dir():
+        raise WorkflowError(f"{where}: {path} must be a folder of class folders")
+    return [str(path)]
+
+
+def dataset_spec(wildcards):
+    """The config spec of {dataset}, with the schema's defaults filled in."""
+    return canonical(config["datasets"][wildcards.dataset])
+
+
+def dataset_models(dataset):
+    """The models whose codes are mapped for a dataset: `none` (the vectors themselves) for a
+    vectors dataset, whatever study.models says; study.models otherwise."""
+    if config["datasets"][dataset]["format"] == "vectors":
+        return ["none"]
+    return config["study"]["models"]
 
 
 def check_numba_cache(cfg):
@@ -51,6 +118,9 @@ MNIST_FILES = [
 ]
 
 
+check_study(config)
+
+
 def canonical(value):
     """A config value with its mappings' keys sorted. Snakemake compares params as written, so
     the same settings in another key order (a reordered config file) would rerun jobs.
@@ -74,10 +144,13 @@ def package_code(*modules):
 
 
 def dataset_inputs(wildcards):
-    """Raw files a dataset is built from: the verified MNIST files, or nothing (digits)."""
-    if wildcards.dataset == "mnist":
+    """Raw files a dataset is built from: the verified MNIST files, a user's files, or
+    nothing (digits)."""
+    spec = config["datasets"][wildcards.dataset]
+    if spec["format"] == "mnist":
         return {"idx": expand("resources/mnist/{file}", file=MNIST_FILES)}
-    return {}
+    files = dataset_files(wildcards.dataset, spec)
+    return {"source": files} if files else {}
 
 
 def model_spec(wildcards):
@@ -135,12 +208,7 @@ def model_metric_tables(wildcards):
 
 def study_metric_tables():
     """Every model's metrics.csv in the study."""
-    study = config["study"]
-    return expand(
-        "results/{dataset}/{model}/metrics.csv",
-        dataset=study["datasets"],
-        model=study["models"],
-    )
+    return [f"results/{d}/{m}/metrics.csv" for d, m in study_pairs()]
 
 
 MODEL_FIGURES = ["training", "reconstructions", "anomalies", "generation"]
@@ -148,8 +216,12 @@ MODEL_FIGURES = ["training", "reconstructions", "anomalies", "generation"]
 
 def study_pairs():
     """(dataset, model) of every model in the study, in config order."""
-    study = config["study"]
-    return [(d, m) for d in study["datasets"] for m in study["models"]]
+    return [(d, m) for d in config["study"]["datasets"] for m in dataset_models(d)]
+
+
+def trained_pairs():
+    """(dataset, model) of every trained model (not the `none` codes of vector datasets)."""
+    return [(d, m) for d, m in study_pairs() if m != "none"]
 
 
 def report_inputs(wildcards):
@@ -165,10 +237,10 @@ def report_inputs(wildcards):
         ],
         "model_figures": [
             f"results/{d}/{m}/figures/{name}.png"
-            for d, m in pairs
+            for d, m in trained_pairs()
             for name in MODEL_FIGURES
         ],
-        "histories": [f"results/{d}/{m}/history.csv" for d, m in pairs],
+        "histories": [f"results/{d}/{m}/history.csv" for d, m in trained_pairs()],
         "data": expand("results/{dataset}/data.npz", dataset=study["datasets"]),
         "data_figures": expand(
             "results/{dataset}/figures/samples.png", dataset=study["datasets"]
@@ -183,12 +255,10 @@ def report_inputs(wildcards):
 
 def all_targets():
     """What a bare `snakemake` builds: everything the config asks for."""
-    study = config["study"]
-    figures = expand(
-        "results/{dataset}/{model}/figures/{method}.{ext}",
-        dataset=study["datasets"],
-        model=study["models"],
-        method=study["methods"],
-        ext=["png", "svg"],
-    )
+    figures = [
+        f"results/{d}/{m}/figures/{method}.{ext}"
+        for d, m in study_pairs()
+        for method in config["study"]["methods"]
+        for ext in ("png", "svg")
+    ]
     return ["results/report/index.html", "results/metrics.csv", *figures]

@@ -22,7 +22,7 @@ rule download_mnist:
 rule normalise:
     input:
         unpack(dataset_inputs),
-        code=package_code("download", "idx", "data"),
+        code=package_code("download", "idx", "data", "datasets"),
     output:
         data="results/{dataset}/data.npz",
     log:
@@ -36,6 +36,30 @@ rule normalise:
         mem_mb=2000,
         runtime=15,
     params:
-        digits=canonical(config["digits"]),
+        dataset=dataset_spec,
     script:
         "../scripts/normalise.py"
+
+
+# Model `none` of a vectors dataset: the data's own vectors are the codes (no train/encode).
+ruleorder: data_codes > encode
+
+
+rule data_codes:
+    input:
+        data=rules.normalise.output.data,
+        code=package_code("data", "datasets"),
+    output:
+        latent="results/{dataset}/none/latent.npz",
+    log:
+        "logs/{dataset}/none/data_codes.log",
+    benchmark:
+        "benchmarks/{dataset}/none/data_codes.tsv"
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/data_codes.py"

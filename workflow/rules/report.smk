@@ -112,6 +112,7 @@ rule report:
         runtime=10,
     params:
         study=canonical(config["study"]),
+        pairs=study_pairs(),
         model_figures=MODEL_FIGURES,
     script:
         "../scripts/report.py"

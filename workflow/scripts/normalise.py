@@ -1,15 +1,16 @@
-"""Rule normalise: one dataset -> results/{dataset}/data.npz (float32 in [0, 1], flat)."""
+"""Rule normalise: one `datasets:` entry -> results/{dataset}/data.npz (float32 in [0, 1], flat)."""
 
 from pathlib import Path
 
-from latent_atlas import data
+from latent_atlas import datasets
 from latent_atlas.logs import rule_log
 
 with rule_log(snakemake.log[0]):
     idx_files = snakemake.input.get("idx")
-    data.normalise(
+    datasets.normalise(
         snakemake.wildcards.dataset,
-        {"mnist": snakemake.config["mnist"], "digits": snakemake.params.digits},
-        snakemake.output.data,
+        snakemake.params.dataset,
+        snakemake.config["mnist"],
         str(Path(idx_files[0]).parent) if idx_files else None,
+        snakemake.output.data,
     )

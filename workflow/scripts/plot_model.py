@@ -8,11 +8,13 @@ from latent_atlas.logs import rule_log
 
 with rule_log(snakemake.log[0]):
     w = snakemake.wildcards
+    d = data.load_data(snakemake.input.data)
     figs = plotting.model_figures(
         pd.read_csv(snakemake.input.history),
         load_npz(snakemake.input.latent, LATENT_KEYS),
-        data.load_data(snakemake.input.data)["x_test"],
+        d["x_test"],
         f"{w.dataset}/{w.model}",
+        [str(n) for n in d["class_names"]],
     )
     for name, fig in figs.items():
         plotting.save(fig, snakemake.output[name])

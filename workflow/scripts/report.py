@@ -18,4 +18,5 @@ with rule_log(snakemake.log[0]):
             "metrics": out.metrics,
             "summary": out.summary,
         },
+        snakemake.params.pairs,
     )

@@ -7,19 +7,15 @@ restore the images; ``class_names`` (unicode, no pickle).
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
-from . import download
 from .errors import AtlasError
 from .idx import read_idx_pair
-from .io import load_npz, save_npz
-
-log = logging.getLogger(__name__)
+from .io import load_npz
 
 DATA_KEYS = ("x_train", "y_train", "x_test", "y_test", "image_shape", "class_names")
 DIGIT_NAMES = np.array([str(d) for d in range(10)])
@@ -77,32 +73,17 @@ def digits_arrays(test_fraction: float, seed: int) -> dict[str, np.ndarray]:
 def normalise(
     dataset: str, config: Mapping, out_path: str | os.PathLike[str], resource_dir: str | None
 ) -> dict[str, np.ndarray]:
-    """Build ``data.npz`` for ``dataset``; MNIST inputs are re-verified by checksum first.
+    """Build ``data.npz`` for a built-in dataset (mnist, digits); see :mod:`.datasets` for all.
 
-    A resource file that was modified after download (one byte gone, say) is detected here and
-    fetched again from the configured sources before parsing, so the run recovers by itself.
+    MNIST inputs are re-verified by checksum first: a resource file modified after download
+    (one byte gone, say) is fetched again from the configured sources, so the run recovers.
     """
-    if dataset == "mnist":
-        if resource_dir is None:
-            raise AtlasError("normalise mnist: no resource directory given")
-        sources = download.build_sources(config["mnist"])
-        download.fetch_verified(resource_dir, sources)
-        arrays = mnist_arrays(resource_dir)
-    elif dataset == "digits":
-        arrays = digits_arrays(config["digits"]["test_fraction"], config["digits"]["seed"])
-    else:
-        raise AtlasError(f"unknown dataset {dataset!r}; known: mnist, digits")
-    check_arrays(arrays, str(out_path))
-    save_npz(out_path, arrays)
-    log.info(
-        "%s: train %s, test %s, pixel mean %.4f, classes %s",
-        out_path,
-        arrays["x_train"].shape,
-        arrays["x_test"].shape,
-        float(arrays["x_train"].mean()),
-        np.bincount(arrays["y_train"]).tolist(),
-    )
-    return arrays
+    from . import datasets  # datasets builds on this module
+
+    if dataset not in ("mnist", "digits"):
+        raise AtlasError(f"unknown built-in dataset {dataset!r}; known: mnist, digits")
+    spec = {"format": dataset, "test_fraction": 0.2, "seed": 0, **config.get(dataset, {})}
+    return datasets.normalise(dataset, spec, config.get("mnist", {}), resource_dir, out_path)
 
 
 def check_arrays(arrays: Mapping[str, np.ndarray], name: str) -> None:
@@ -111,8 +92,12 @@ def check_arrays(arrays: Mapping[str, np.ndarray], name: str) -> None:
     problems = []
     if xtr.ndim != 2 or xte.ndim != 2 or xtr.shape[1] != xte.shape[1]:
         problems.append(f"x_train {xtr.shape} and x_test {xte.shape} must be (N, D) with equal D")
-    if int(np.prod(arrays["image_shape"])) != xtr.shape[-1]:
-        problems.append(f"image_shape {arrays['image_shape'].tolist()} != D={xtr.shape[-1]}")
+    channels = int(arrays.get("channels", 1))  # 3 for colour images (datasets.py)
+    if int(np.prod(arrays["image_shape"])) * channels != xtr.shape[-1]:
+        problems.append(
+            f"image_shape {arrays['image_shape'].tolist()} x {channels} channel(s) "
+            f"!= D={xtr.shape[-1]}"
+        )
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if y.shape != (x.shape[0],):

@@ -45,6 +45,20 @@ def per_sample_bce(x: np.ndarray, recon: np.ndarray) -> np.ndarray:
     return (-(x * np.log(p) + (1 - x) * np.log1p(-p))).mean(axis=1).astype(np.float32)
 
 
+def recon_errors(
+    decode: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    z: np.ndarray,
+    chunk: int = 8 * 2048,
+) -> np.ndarray:
+    """Per-sample BCE of the decoded codes, chunk by chunk: the reconstructions of a whole
+    split (as large as the data) are never held at once."""
+    out = np.empty(len(x), np.float32)
+    for i in range(0, len(x), chunk):
+        out[i : i + chunk] = per_sample_bce(x[i : i + chunk], decode(z[i : i + chunk]))
+    return out
+
+
 def fixed_samples(labels: np.ndarray, per_class: int) -> np.ndarray:
     """The first ``per_class`` test images of each class, class by class (stable across runs)."""
     picks = [np.flatnonzero(labels == c)[:per_class] for c in np.unique(labels)]
@@ -95,9 +109,8 @@ def encode(
         return np.asarray(decoder.predict(z, batch_size=PREDICT_BATCH, verbose=0), np.float32)
 
     z_train, z_test = codes(data["x_train"]), codes(data["x_test"])
-    rec_train, rec_test = decode(z_train), decode(z_test)
     samples = fixed_samples(data["y_test"], params["samples_per_class"])
-    errors_test = per_sample_bce(data["x_test"], rec_test)
+    errors_test = recon_errors(decode, data["x_test"], z_test)
     # The seed's anomaly-detection use: the test images the model reconstructs worst.
     worst = np.argsort(errors_test, kind="stable")[::-1][: params["worst"]].astype(np.int64)
     pairs, interp = interpolate(
@@ -114,16 +127,17 @@ def encode(
         "z_test": z_test,
         "y_train": data["y_train"],
         "y_test": data["y_test"],
-        "recon_error_train": per_sample_bce(data["x_train"], rec_train),
+        "recon_error_train": recon_errors(decode, data["x_train"], z_train),
         "recon_error_test": errors_test,
         "sample_index": samples,
-        "sample_reconstruction": rec_test[samples],
+        "sample_reconstruction": decode(z_test[samples]),
         "worst_index": worst,
-        "worst_reconstruction": rec_test[worst],
+        "worst_reconstruction": decode(z_test[worst]),
         "interp_pairs": pairs,
         "interp_images": interp,
         "prior_images": prior,
         "image_shape": data["image_shape"],
+        "channels": np.int64(data.get("channels", 1)),
     }
     if not (np.isfinite(z_train).all() and np.isfinite(z_test).all()):
         raise AtlasError(f"{model_path}: codes contain NaN/inf; retrain with a lower learning_rate")

@@ -33,6 +33,11 @@ def read_idx(path: str | os.PathLike[str], expect_ndim: int | None = None) -> np
         raw = p.read_bytes()
     except FileNotFoundError:
         raise AtlasError(f"{p}: IDX file not found") from None
+    return parse_idx(raw, p, expect_ndim)
+
+
+def parse_idx(raw: bytes, p: str | os.PathLike[str], expect_ndim: int | None = None) -> np.ndarray:
+    """Parse the bytes of one IDX file (``p`` names it in errors) into a native-endian array."""
     hint = "delete it and rerun snakemake to fetch a verified copy"
     if len(raw) < 4:
         raise AtlasError(f"{p}: {len(raw)} bytes, too short for an IDX header; {hint}")

@@ -44,7 +44,7 @@ def dense_autoencoder(input_dim: int, latent_dim: int, hidden: Sequence[int]) ->
 
 
 def conv_autoencoder(
-    image_shape: Sequence[int], latent_dim: int, filters: Sequence[int]
+    image_shape: Sequence[int], latent_dim: int, filters: Sequence[int], channels: int = 1
 ) -> keras.Model:
     """Strided 3x3 convolutions down to a dense code, transposed convolutions back up.
 
@@ -57,8 +57,8 @@ def conv_autoencoder(
             f"conv model: image {rows}x{cols} must divide by 2**len(hidden) = {factor} "
             f"(hidden = {list(filters)}); use fewer conv layers"
         )
-    inp = keras.Input((rows * cols,), name="pixels")
-    x = layers.Reshape((rows, cols, 1))(inp)
+    inp = keras.Input((rows * cols * channels,), name="pixels")
+    x = layers.Reshape((rows, cols, channels))(inp)
     for i, f in enumerate(filters):
         x = layers.Conv2D(f, 3, strides=2, padding="same", activation="relu", name=f"conv_{i}")(x)
     x = layers.Flatten()(x)
@@ -73,7 +73,7 @@ def conv_autoencoder(
         y = layers.Conv2DTranspose(
             f, 3, strides=2, padding="same", activation="relu", name=f"deconv_{i}"
         )(y)
-    y = layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="reconstruction")(y)
+    y = layers.Conv2D(channels, 3, padding="same", activation="sigmoid", name="reconstruction")(y)
     decoder = keras.Model(z, layers.Flatten()(y), name="decoder")
     return keras.Model(inp, decoder(encoder(inp)), name="autoencoder")
 
@@ -93,15 +93,26 @@ def vae(input_dim: int, latent_dim: int, hidden: Sequence[int]) -> keras.Model:
     return keras.Model(inp, decoder(encoder(inp)[0]), name="autoencoder")
 
 
-def build_model(spec: Mapping, input_dim: int, image_shape: Sequence[int]) -> keras.Model:
-    """Build the model a config spec describes; the input size comes from the data."""
+def build_model(
+    spec: Mapping, input_dim: int, image_shape: Sequence[int], channels: int = 1
+) -> keras.Model:
+    """Build the model a config spec describes; the input size comes from the data (dense
+    models see colour images flattened; the conv model convolves their channels)."""
     kind = spec["kind"]
     if kind == "dense":
         return dense_autoencoder(input_dim, spec["latent_dim"], spec["hidden"])
     if kind == "conv":
-        if int(image_shape[0]) * int(image_shape[1]) != input_dim:
-            raise AtlasError(f"conv model: image_shape {list(image_shape)} != {input_dim} inputs")
-        return conv_autoencoder(image_shape, spec["latent_dim"], spec["hidden"])
+        if len(image_shape) != 2:
+            raise AtlasError(
+                f"conv model: the data has no image shape ({list(image_shape)}: vectors?); "
+                "use a dense model"
+            )
+        if int(image_shape[0]) * int(image_shape[1]) * channels != input_dim:
+            raise AtlasError(
+                f"conv model: image_shape {list(image_shape)} x {channels} channel(s) "
+                f"!= {input_dim} inputs"
+            )
+        return conv_autoencoder(image_shape, spec["latent_dim"], spec["hidden"], channels)
     if kind == "vae":
         return vae(input_dim, spec["latent_dim"], spec["hidden"])
     raise AtlasError(f"unknown model kind {kind!r}; known: {', '.join(KINDS)}")

@@ -20,6 +20,16 @@ METHOD_TITLES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 CMAP = plt.get_cmap("tab10")
 
 
+def class_colors(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """RGBA per label: tab10 up to 10 classes (MNIST's look), tab20 up to 20, then a hue wheel."""
+    labels = np.asarray(labels)
+    if n_classes <= 10:
+        return CMAP(labels % 10)
+    if n_classes <= 20:
+        return plt.get_cmap("tab20")(labels % 20)
+    return plt.get_cmap("hsv")(labels / max(n_classes, 1) * 0.9)
+
+
 def point_size(n: int) -> float:
     """Marker area that keeps structure visible from 1,000 to 70,000 points."""
     return float(np.clip(3000.0 / max(n, 1), 0.4, 12.0))
@@ -35,7 +45,7 @@ def draw_map(
     ax.scatter(
         train["x"],
         train["y"],
-        c=CMAP(train["label"].to_numpy() % 10),
+        c=class_colors(train["label"].to_numpy(), len(class_names)),
         s=point_size(len(train)),
         alpha=0.5,
         linewidths=0,
@@ -45,7 +55,7 @@ def draw_map(
         ax.scatter(
             test["x"],
             test["y"],
-            c=CMAP(test["label"].to_numpy() % 10),
+            c=class_colors(test["label"].to_numpy(), len(class_names)),
             s=point_size(len(test)) * 2.5,
             marker="^",
             alpha=0.8,
@@ -61,8 +71,10 @@ def draw_map(
 def class_legend(fig: Figure, class_names: Sequence[str], n_train: int, n_test: int) -> None:
     """One legend for the figure: a swatch per class plus the train/test marker key."""
     handles = [
-        Line2D([], [], marker="o", ls="", color=CMAP(i % 10), label=str(name), markersize=7)
-        for i, name in enumerate(class_names)
+        Line2D([], [], marker="o", ls="", color=color, label=str(name), markersize=7)
+        for name, color in zip(
+            class_names, class_colors(np.arange(len(class_names)), len(class_names)), strict=True
+        )
     ]
     handles += [
         Line2D([], [], marker="o", ls="", color="0.5", label=f"train ({n_train:,})", markersize=5),
@@ -119,23 +131,46 @@ def map_figure(
 def comparison_figure(
     maps: Mapping[tuple[str, str], pd.DataFrame],
     metrics: pd.DataFrame,
-    class_names: Sequence[str],
+    class_names: Sequence[str] | Mapping[str, Sequence[str]],
 ) -> Figure:
-    """Rows = dataset/model, columns = methods; every panel coloured by class, test included."""
+    """Rows = dataset/model, columns = methods; every panel coloured by class, test included.
+
+    ``class_names`` is one list for all rows, or row key -> names when the rows' datasets
+    have different classes; then each row gets its own legend.
+    """
     rows = list(dict.fromkeys(k[0] for k in maps))
     cols = list(dict.fromkeys(k[1] for k in maps))
     fig, axes = plt.subplots(
         len(rows), len(cols), figsize=(4.2 * len(cols) + 1.6, 4.2 * len(rows)), squeeze=False
     )
+    if isinstance(class_names, Mapping):
+        by_row = {r: [str(n) for n in class_names[r]] for r in rows}
+    else:
+        by_row = {r: [str(n) for n in class_names] for r in rows}
+    shared = len({tuple(v) for v in by_row.values()}) <= 1
     n_train = n_test = 0
     for i, row in enumerate(rows):
+        names = by_row[row]
+        if not shared:
+            handles = [
+                Line2D([], [], marker="o", ls="", color=c, label=n, markersize=6)
+                for n, c in zip(names, class_colors(np.arange(len(names)), len(names)), strict=True)
+            ]
+            axes[i][-1].legend(
+                handles=handles,
+                loc="center left",
+                bbox_to_anchor=(1.02, 0.5),
+                frameon=False,
+                fontsize=8,
+                ncols=1 + len(names) // 16,
+            )
         for j, method in enumerate(cols):
             ax = axes[i][j]
             frame = maps.get((row, method))
             if frame is None:
                 ax.set_axis_off()
                 continue
-            draw_map(ax, frame, class_names)
+            draw_map(ax, frame, names)
             m = metrics[(metrics["key"] == row) & (metrics["method"] == method)]
             values = dict(zip(m["metric"], m["value"], strict=False))
             ax.set_title(map_title(method, values).replace(" — ", "\n"), fontsize=10)
@@ -143,22 +178,58 @@ def comparison_figure(
                 ax.set_ylabel(row, fontsize=11)
             n_train = int((frame["split"] == "train").sum())
             n_test = len(frame) - n_train
-    class_legend(fig, class_names, n_train, n_test)
+    if shared:
+        class_legend(fig, by_row[rows[0]] if rows else [], n_train, n_test)
+    else:  # per-row class legends; one train/test key on top (counts differ by row)
+        fig.legend(
+            handles=[
+                Line2D([], [], marker="o", ls="", color="0.5", label="train", markersize=5),
+                Line2D(
+                    [],
+                    [],
+                    marker="^",
+                    ls="",
+                    color="0.5",
+                    markeredgecolor="black",
+                    label="test (placed)",
+                    markersize=6,
+                ),
+            ],
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.2),
+            bbox_transform=axes[0][0].transAxes,
+            ncols=2,
+            frameon=False,
+            fontsize=9,
+        )
     fig.subplots_adjust(right=1 - 1.5 / (4.2 * len(cols) + 1.6), wspace=0.05, hspace=0.25)
     return fig
+
+
+def show_image(ax: plt.Axes, flat: np.ndarray, image_shape: Sequence[int], channels: int) -> None:
+    """One flat sample in the data's own shape and colour: grey (ink dark, as MNIST is
+    drawn), RGB as is, or a vector as a one-row strip."""
+    shape = tuple(int(s) for s in image_shape)
+    flat = np.asarray(flat)
+    if len(shape) == 1:
+        ax.imshow(flat.reshape(1, -1), cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    elif channels == 3:
+        ax.imshow(np.clip(flat.reshape(*shape, 3), 0, 1))
+    else:
+        ax.imshow(flat.reshape(shape), cmap="gray_r", vmin=0, vmax=1)
 
 
 def image_grid(
     rows: Sequence[tuple[str, np.ndarray]],
     image_shape: Sequence[int],
     col_labels: Sequence[str] | None = None,
+    channels: int = 1,
 ) -> Figure:
     """A grid of images: one labelled row per (label, images[n, pixels])."""
     n_cols = max(len(imgs) for _, imgs in rows)
     fig, axes = plt.subplots(
         len(rows), n_cols, figsize=(0.75 * n_cols + 1.4, 0.8 * len(rows) + 0.3), squeeze=False
     )
-    shape = tuple(int(s) for s in image_shape)
     for i, (label, imgs) in enumerate(rows):
         for j in range(n_cols):
             ax = axes[i][j]
@@ -167,7 +238,7 @@ def image_grid(
             for spine in ax.spines.values():
                 spine.set_visible(False)
             if j < len(imgs):
-                ax.imshow(np.asarray(imgs[j]).reshape(shape), cmap="gray_r", vmin=0, vmax=1)
+                show_image(ax, imgs[j], image_shape, channels)
             if j == 0:
                 ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
             if col_labels is not None and i == 0 and j < len(col_labels):
@@ -192,26 +263,37 @@ def history_figure(histories: Mapping[str, pd.DataFrame]) -> Figure:
 
 
 def model_figures(
-    history: pd.DataFrame, latent: Mapping[str, np.ndarray], x_test: np.ndarray, title: str
+    history: pd.DataFrame,
+    latent: Mapping[str, np.ndarray],
+    x_test: np.ndarray,
+    title: str,
+    class_names: Sequence[str] | None = None,
 ) -> dict[str, Figure]:
     """The report's figures of one model: training curves, reconstructions, worst
     reconstructions (anomaly detection) and decoded latent interpolations / prior samples."""
     shape = latent["image_shape"]
+    channels = int(latent.get("channels", 1))
+
+    def name(c: int) -> str:
+        return str(class_names[c]) if class_names is not None and c < len(class_names) else str(c)
+
+    def grid(rows: Sequence[tuple[str, np.ndarray]], **kw: object) -> Figure:
+        return image_grid(rows, shape, channels=channels, **kw)  # type: ignore[arg-type]
+
     figs = {"training": history_figure({title: history})}
     figs["training"].axes[0].set_title(f"{title}: loss per epoch")
     idx = latent["sample_index"]
-    figs["reconstructions"] = image_grid(
-        [("test", x_test[idx]), ("decoded", latent["sample_reconstruction"])], shape
+    figs["reconstructions"] = grid(
+        [("test", x_test[idx]), ("decoded", latent["sample_reconstruction"])]
     )
     worst = latent["worst_index"]
     errs = latent["recon_error_test"][worst]
-    figs["anomalies"] = image_grid(
+    figs["anomalies"] = grid(
         [("test", x_test[worst]), ("decoded", latent["worst_reconstruction"])],
-        shape,
         col_labels=[f"#{i}\nBCE {e:.2f}" for i, e in zip(worst, errs, strict=True)],
     )
     rows = [
-        (f"{a} → {b}", line)
+        (f"{name(a)} → {name(b)}", line)
         for (a, b), line in zip(latent["interp_pairs"], latent["interp_images"], strict=True)
     ]
     prior = latent["prior_images"]
@@ -219,7 +301,7 @@ def model_figures(
         width = max((len(line) for _, line in rows), default=len(prior))
         rows.append(("N(0, I)", prior[:width]))
     if rows:
-        figs["generation"] = image_grid(rows, shape)
+        figs["generation"] = grid(rows)
         figs["generation"].suptitle(
             f"{title}: decoded along lines between class centroids"
             + ("; last row: samples from the prior" if len(prior) else "")
@@ -231,10 +313,19 @@ def model_figures(
     return figs
 
 
-def data_figure(x: np.ndarray, y: np.ndarray, shape: Sequence[int], names: Sequence[str]) -> Figure:
-    """The first ten training images of every class, and the class counts in the title."""
+def data_figure(
+    x: np.ndarray,
+    y: np.ndarray,
+    shape: Sequence[int],
+    names: Sequence[str],
+    channels: int = 1,
+    max_rows: int = 20,
+) -> Figure:
+    """The first ten training samples of (at most ``max_rows``) classes in the data's own
+    shape and colour (vectors as strips), and the class counts in the title."""
     rows = [(str(names[c]), x[np.flatnonzero(y == c)[:10]]) for c in range(len(names))]
-    fig = image_grid([r for r in rows if len(r[1])], shape)
+    fig = image_grid([r for r in rows if len(r[1])][:max_rows], shape, channels=channels)
     counts = ", ".join(f"{names[c]}: {int((y == c).sum())}" for c in range(len(names)))
-    fig.suptitle(f"training images per class ({counts})", fontsize=8)
+    what = "vectors (scaled to [0, 1])" if len(shape) == 1 else "images"
+    fig.suptitle(f"training {what} per class ({counts})", fontsize=8, wrap=True)
     return fig

@@ -176,6 +176,36 @@ def render(context: Mapping) -> str:
     return env.get_template("report.html.j2").render(**context)
 
 
+def dataset_sources(datasets: Mapping[str, str]) -> dict[str, dict]:
+    """Per dataset: where it came from, its source files' SHA-256, shape and class names
+    (written into data.npz by the normalise rule)."""
+    from .io import load_npz
+
+    out = {}
+    for name, path in datasets.items():
+        a = load_npz(path, ("class_names", "image_shape", "x_train", "x_test"))
+        shape = [int(v) for v in a["image_shape"]]
+        ch = int(a.get("channels", 1))
+        out[name] = {
+            "source": str(a["source"]) if "source" in a else name,
+            "files": dict(
+                zip(
+                    [str(f) for f in a.get("source_files", [])],
+                    [str(h) for h in a.get("source_sha256", [])],
+                    strict=True,
+                )
+            ),
+            "samples": f"{len(a['x_train']):,} train + {len(a['x_test']):,} test",
+            "shape": (
+                f"{shape[0]}-D vectors"
+                if len(shape) == 1
+                else "x".join(map(str, shape)) + (" RGB" if ch == 3 else " grey")
+            ),
+            "classes": [str(c) for c in a["class_names"]],
+        }
+    return out
+
+
 def build(
     *,
     metrics_csv: str | os.PathLike[str],
@@ -198,7 +228,11 @@ def build(
     keys = list(
         dict.fromkeys(f"{d}/{m}" for d, m in zip(wide["dataset"], wide["model"], strict=True))
     )
-    bench = benchmarks(benchmarks_dir, config.get("study"))
+    study_cfg = config.get("study")
+    if study_cfg is not None:  # `none` = the codes of vector datasets
+        study_cfg = {**study_cfg, "models": [*study_cfg["models"], "none"]}
+    bench = benchmarks(benchmarks_dir, study_cfg)
+    sources = dataset_sources(datasets)
     final_losses = {
         key: pd.read_csv(path).iloc[-1][["epoch", "loss", "val_loss"]].to_dict()
         for key, path in histories.items()
@@ -210,8 +244,14 @@ def build(
         "versions": versions(),
         "sha256": {
             **{Path(p).name: sha256_file(p) for p in resource_files},
+            **{
+                f"{name}: {f}": digest
+                for name, src in sources.items()
+                for f, digest in src["files"].items()
+            },
             **{f"results/{name}/data.npz": sha256_file(p) for name, p in datasets.items()},
         },
+        "datasets": sources,
     }
     summary = {
         "metrics": json.loads(wide.to_json(orient="records")),
@@ -245,6 +285,7 @@ def build(
             for key in model_figures
         ],
         "data_figures": [{"title": k, "uri": data_uri(v)} for k, v in data_figures.items()],
+        "datasets": sources,
         "provenance": provenance,
         "config_yaml": yaml.safe_dump(json.loads(json.dumps(config)), sort_keys=False),
         "bench": bench.to_dict(orient="records"),
@@ -263,18 +304,20 @@ def build(
 def comparison(
     study: Mapping[str, Sequence[str]],
     metrics_csv: str | os.PathLike[str],
-    class_names: Sequence[str],
+    class_names: Sequence[str] | Mapping[str, Sequence[str]],
     out_png: str | os.PathLike[str],
     out_svg: str | os.PathLike[str],
+    pairs: Sequence[Sequence[str]] | None = None,
 ) -> None:
     """The methods side by side for each dataset/model, from the saved maps."""
     from .plotting import comparison_figure, save
     from .projections import read_map
 
+    if pairs is None:
+        pairs = [(d, m) for d in study["datasets"] for m in study["models"]]
     maps = {
         (f"{d}/{m}", method): read_map(f"results/{d}/{m}/projections/{method}.parquet")[0]
-        for d in study["datasets"]
-        for m in study["models"]
+        for d, m in pairs
         for method in study["methods"]
     }
     tidy = pd.read_csv(metrics_csv)
@@ -289,24 +332,41 @@ def make(
     resource_files: Sequence[str],
     workflow_dir: str | os.PathLike[str],
     out: Mapping[str, str],
+    pairs: Sequence[Sequence[str]] | None = None,
 ) -> dict:
-    """The report rule: comparison figure, then the HTML, metrics.csv and summary.json."""
+    """The report rule: comparison figure, then the HTML, metrics.csv and summary.json.
+
+    ``pairs`` = (dataset, model) of the study (model `none` for vector datasets: mapped,
+    not trained, so no model figures).
+    """
     from .io import load_npz
 
-    pairs = [(d, m) for d in study["datasets"] for m in study["models"]]
-    names = load_npz(f"results/{study['datasets'][0]}/data.npz", ("class_names",))["class_names"]
-    comparison(study, "results/metrics.csv", [str(n) for n in names], out["png"], out["svg"])
+    if pairs is None:
+        pairs = [(d, m) for d in study["datasets"] for m in study["models"]]
+    names = {
+        d: [str(n) for n in load_npz(f"results/{d}/data.npz", ("class_names",))["class_names"]]
+        for d in study["datasets"]
+    }
+    comparison(
+        study,
+        "results/metrics.csv",
+        {f"{d}/{m}": names[d] for d, m in pairs},
+        out["png"],
+        out["svg"],
+        pairs,
+    )
+    trained = [(d, m) for d, m in pairs if m != "none"]
     return build(
         metrics_csv="results/metrics.csv",
         comparison_png=out["png"],
         model_figures={
             f"{d}/{m}": {n: f"results/{d}/{m}/figures/{n}.png" for n in figure_names}
-            for d, m in pairs
+            for d, m in trained
         },
         data_figures={
             f"{d}: samples": f"results/{d}/figures/samples.png" for d in study["datasets"]
         },
-        histories={f"{d}/{m}": f"results/{d}/{m}/history.csv" for d, m in pairs},
+        histories={f"{d}/{m}": f"results/{d}/{m}/history.csv" for d, m in trained},
         datasets={d: f"results/{d}/data.npz" for d in study["datasets"]},
         resource_files=resource_files,
         config=config,

@@ -217,7 +217,9 @@ def train(
         log.info("resuming from the checkpoint after epoch %d in %s", len(history), ckpt.dir)
     else:
         keras.utils.set_random_seed(spec["seed"])
-        model = build_model(spec, data["x_train"].shape[1], data["image_shape"])
+        model = build_model(
+            spec, data["x_train"].shape[1], data["image_shape"], int(data.get("channels", 1))
+        )
         _compile(model, spec["learning_rate"])
         history = []
     log.info(

@@ -1,0 +1,79 @@
+"""Bring your own data, end to end: the study runs on each format by config alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from byod import FASHION, make_idx_gz, make_png_folder, make_rgb_npz, make_vectors
+from conftest import snakemake
+
+
+@pytest.mark.slow
+def test_every_format_runs_the_study(workflow_dir: Path, tmp_path: Path):
+    """A gz IDX folder (28x28, 10 classes), an RGB 32x32 npz, a PNG folder and 64-D Parquet
+    vectors in one study: dense and conv models on the images, model `none` on the vectors."""
+    data = tmp_path / "data"
+    cfg = tmp_path / "mine.yaml"
+    cfg.write_text(
+        f"""
+study: {{datasets: [fashion, rgb, pngs, emb], models: [ae32, conv], methods: [pca, tsne]}}
+datasets:
+  fashion: {{format: idx, path: {make_idx_gz(data / "fashion", 300, 100)}, class_names: {FASHION}}}
+  rgb: {{format: npz, path: {make_rgb_npz(data / "rgb.npz")}}}
+  pngs: {{format: images, path: {make_png_folder(data / "pngs")}}}
+  emb: {{format: vectors, path: {make_vectors(data / "emb.parquet")}}}
+models:
+  ae32: {{kind: dense, latent_dim: 8, epochs: 2, batch_size: 64, seed: 1}}
+  conv: {{kind: conv, latent_dim: 8, hidden: [8, 16], epochs: 1, batch_size: 64, seed: 1}}
+methods: {{tsne: {{perplexity: 5, n_iter: 250}}}}
+encode: {{interpolate: [[0, 1]]}}
+"""
+    )
+    snakemake(workflow_dir, "--configfile", str(cfg), timeout=1500)
+    res = workflow_dir / "results"
+    for d in ("fashion", "rgb", "pngs"):
+        for m in ("ae32", "conv"):
+            assert (res / d / m / "metrics.csv").is_file()
+    # vectors: mapped as model `none`, never trained, whatever study.models says
+    assert (res / "emb/none/metrics.csv").is_file()
+    assert not (res / "emb/ae32").exists() and not (res / "emb/conv").exists()
+    with np.load(res / "rgb/data.npz") as npz:
+        assert int(npz["channels"]) == 3 and npz["x_train"].shape[1] == 32 * 32 * 3
+    with np.load(res / "rgb/conv/latent.npz") as z:  # the conv model saw 3 channels
+        assert z["sample_reconstruction"].shape[1] == 32 * 32 * 3
+    # the data figure of the RGB set is in colour, the grey sets' in grey
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(res / "rgb/figures/samples.png").convert("RGB")).astype(int)
+    grey = np.asarray(Image.open(res / "pngs/figures/samples.png").convert("RGB")).astype(int)
+    assert np.abs(rgb[..., 0] - rgb[..., 2]).max() > 100
+    assert np.abs(grey[..., 0] - grey[..., 2]).max() < 30
+    html = (res / "report/index.html").read_text()
+    for name in ("tshirt", "boot", "red", "blue", "circle", "cross", "cat", "fish"):
+        assert name in html  # every dataset's own class names
+    for d in ("fashion", "rgb", "pngs", "emb"):
+        assert f"<td>{d}</td>" in html
+    assert "32x32 RGB" in html and "64-D vectors" in html
+    assert "emb/none" in html and "emb/none: training" not in html
+    metrics = (res / "metrics.csv").read_text()
+    assert "emb,none,tsne" in metrics
+
+
+@pytest.mark.slow
+def test_done_when_command(workflow_dir: Path, tmp_path: Path):
+    """The issue's command, as written, on a folder of four gzipped IDX files."""
+    d = make_idx_gz(tmp_path / "mine", 400, 100)
+    snakemake(
+        workflow_dir,
+        "--config",
+        "study={datasets: [mine]}",
+        f"datasets={{mine: {{format: idx, path: {d}}}}}",
+        timeout=1500,
+    )
+    res = workflow_dir / "results"
+    for method in ("pca", "tsne", "umap"):
+        assert (res / f"mine/ae32/figures/{method}.png").is_file()
+    assert "mine/ae32" in (res / "report/index.html").read_text()
+    assert not (res / "mnist").exists()
