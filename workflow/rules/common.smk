@@ -110,7 +110,7 @@ def model_metric_tables(wildcards):
         "results/{dataset}/{model}/metrics/{method}.csv",
         dataset=wildcards.dataset,
         model=wildcards.model,
-        method=[*config["study"]["methods"], "reference"],
+        method=[*config["study"]["methods"], "reference", "uses"],
     )
 
 
@@ -124,7 +124,7 @@ def study_metric_tables():
     )
 
 
-MODEL_FIGURES = ["training", "reconstructions", "anomalies", "generation"]
+MODEL_FIGURES = ["training", "reconstructions", "anomalies", "generation", "generated"]
 
 
 def study_pairs():
@@ -173,3 +173,17 @@ def all_targets():
         ext=["png", "svg"],
     )
     return ["results/report/index.html", "results/metrics.csv", *figures]
+
+
+def use_params():
+    """The settings of the use metrics (uses section of the config)."""
+    return canonical(config["uses"])
+
+
+def holdout_model(wildcards):
+    """The model trained without uses.anomaly_class, when anomaly detection is measured."""
+    if not config["uses"]["anomaly"]:
+        return {}
+    return {
+        "holdout": f"results/{wildcards.dataset}/{wildcards.model}/holdout/model.keras"
+    }
