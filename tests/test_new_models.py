@@ -237,3 +237,50 @@ def test_aae_resumes_after_kill_with_identical_weights(tmp_path):
     assert len(wk) == len(wc)
     for a, b in zip(wk, wc, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+ENCODE_PARAMS = {
+    "samples_per_class": 1,
+    "worst": 2,
+    "interpolate": [[1, 7]],
+    "interpolation_steps": 3,
+    "prior_samples": 2,
+    "seed": 0,
+}
+USE_PARAMS = {"anomaly_class": 0, "fewshot_per_class": 5, "generated_samples": 30, "seed": 0}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["lstm", "aae"])
+def test_use_inputs_of_a_new_kind(tmp_path, digits, kind):
+    """Prior samples (N(0, I) for the AAE, a fitted Gaussian otherwise), the holdout model's
+    test errors, and the LSTM's cell states; then every use's number."""
+    from latent_atlas import encoding, uses
+
+    spec = train_spec(kind, epochs=2)
+    run_train(tmp_path / "full", spec, digits)
+    held = uses.without_class(digits, 0)
+    run_train(tmp_path / "held", spec, held)
+    assert training.load_model(tmp_path / "held/model.keras") is not None
+    latent = encoding.encode(
+        tmp_path / "full/model.keras", digits, tmp_path / "latent.npz", ENCODE_PARAMS
+    )
+    out = uses.use_inputs(
+        tmp_path / "full/model.keras",
+        tmp_path / "held/model.keras",
+        latent,
+        digits,
+        USE_PARAMS,
+        tmp_path / "uses.npz",
+    )
+    assert out["generated"].shape == (30, 64)
+    assert str(out["prior"]) == (
+        "N(0, I) prior" if kind == "aae" else "Gaussian fitted to the training codes"
+    )
+    assert out["holdout_error_test"].shape == (360,)
+    assert out["cell_train"].shape == ((1437, 8) if kind == "lstm" else (0, 0))
+    back = uses.load_use_inputs(tmp_path / "uses.npz")
+    judge = uses.fit_judge(digits, tmp_path / "judge.npz")
+    values = uses.use_metrics(latent, back, judge, USE_PARAMS)
+    assert 0.0 <= values["anomaly_auc"] <= 1.0
+    assert ("linear_probe_acc_hidden_cell" in values) == (kind == "lstm")
