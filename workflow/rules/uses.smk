@@ -5,7 +5,15 @@
 rule train_holdout:
     input:
         data=rules.normalise.output.data,
-        code=package_code("data", "tfsetup", "models", "training", "uses"),
+        code=package_code(
+            "data",
+            "tfsetup",
+            "models",
+            "sequence_models",
+            "adversarial",
+            "training",
+            "uses",
+        ),
     output:
         model="results/{dataset}/{model}/holdout/model.keras",
         history="results/{dataset}/{model}/holdout/history.csv",
