@@ -32,6 +32,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/model.smk"
 include: "workflow/rules/projection.smk"
+include: "workflow/rules/uses.smk"
 include: "workflow/rules/report.smk"
 
 

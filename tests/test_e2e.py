@@ -61,8 +61,9 @@ def test_report_is_self_contained_and_complete(study):
     links = [(t, k, v) for t, k, v in parser.attrs if k in ("src", "href")]
     assert not [v for _, _, v in links if re.match(r"^(https?:)?//", v)], "external URL"
     imgs = [v for t, k, v in links if t == "img"]
-    # comparison + (4 figures x 2 models) + 1 data figure
-    assert len(imgs) == 1 + 4 * 2 + 1
+    # comparison + (5 figures x 2 models: training, reconstructions, anomalies, generation,
+    # generated samples) + 1 data figure
+    assert len(imgs) == 1 + 5 * 2 + 1
     for src in imgs:
         assert src.startswith("data:image/png;base64,")
         img = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
@@ -81,6 +82,29 @@ def test_report_is_self_contained_and_complete(study):
     wide = pd.read_csv(study / "results/report/metrics.csv")
     assert {"knn_acc_1", "knn_acc_5", "trustworthiness", "silhouette"} <= set(wide.columns)
     assert (study / "results/report/comparison.svg").stat().st_size > 1000
+    assert 'id="uses-table"' in html
+
+
+def test_every_model_has_its_uses_measured(study):
+    tidy = pd.read_csv(study / "results/metrics.csv")
+    uses = tidy[tidy["method"] == "uses"]
+    names = {
+        "compression_ratio",
+        "reconstruction_bce",
+        "anomaly_auc",
+        "linear_probe_acc",
+        "fewshot_probe_acc",
+        "sample_classifier_score",
+        "sample_classifier_score_real",
+    }
+    for model in ("ae32", "vae"):
+        got = uses[uses["model"] == model].set_index("metric")["value"]
+        assert set(got.index) == names, model
+        assert got.notna().all(), model
+        assert 0.0 <= got["anomaly_auc"] <= 1.0
+        assert got["linear_probe_acc"] > 0.5  # 10 digit classes: chance is 0.1
+        assert 1.0 <= got["sample_classifier_score"] <= 10.0
+    assert (study / "results/digits/vae/holdout/model.keras").is_file()
 
 
 def test_report_renders_in_headless_chromium(study):

@@ -202,7 +202,7 @@ def model_metric_tables(wildcards):
         "results/{dataset}/{model}/metrics/{method}.csv",
         dataset=wildcards.dataset,
         model=wildcards.model,
-        method=[*config["study"]["methods"], "reference"],
+        method=[*config["study"]["methods"], "reference", "uses"],
     )
 
 
@@ -211,7 +211,7 @@ def study_metric_tables():
     return [f"results/{d}/{m}/metrics.csv" for d, m in study_pairs()]
 
 
-MODEL_FIGURES = ["training", "reconstructions", "anomalies", "generation"]
+MODEL_FIGURES = ["training", "reconstructions", "anomalies", "generation", "generated"]
 
 
 def study_pairs():
@@ -262,3 +262,17 @@ def all_targets():
         for ext in ("png", "svg")
     ]
     return ["results/report/index.html", "results/metrics.csv", *figures]
+
+
+def use_params():
+    """The settings of the use metrics (uses section of the config)."""
+    return canonical(config["uses"])
+
+
+def holdout_model(wildcards):
+    """The model trained without uses.anomaly_class, when anomaly detection is measured."""
+    if not config["uses"]["anomaly"]:
+        return {}
+    return {
+        "holdout": f"results/{wildcards.dataset}/{wildcards.model}/holdout/model.keras"
+    }

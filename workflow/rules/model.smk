@@ -5,7 +5,9 @@
 rule train:
     input:
         data=rules.normalise.output.data,
-        code=package_code("data", "tfsetup", "models", "training"),
+        code=package_code(
+            "data", "tfsetup", "models", "sequence_models", "adversarial", "training"
+        ),
     output:
         model="results/{dataset}/{model}/model.keras",
         history="results/{dataset}/{model}/history.csv",

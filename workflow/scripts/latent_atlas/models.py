@@ -5,6 +5,10 @@ sub-models, ``encoder`` and ``decoder``, so that it saves to one ``.keras`` file
 with ``safe_mode=True`` (no custom classes, no lambdas). For the VAE the encoder returns
 ``[z_mean, z_log_var]``; the saved model reconstructs from ``z_mean`` and the reparameterisation
 trick lives in the training step (:mod:`latent_atlas.training`), which keeps the file simple.
+The adversarial autoencoder's model has a second output, the discriminator's logit for its own
+code, so that the discriminator (and its optimiser state) travels in the same file.
+
+Images arrive flattened as (rows, cols, channels) in C order; ``channels`` is 1 for grey data.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from keras import layers
 
 from .errors import AtlasError
 
-KINDS = ("dense", "conv", "vae")
+KINDS = ("dense", "conv", "vae", "aae", "lstm", "transformer")
+SEQUENCE_KINDS = ("lstm", "transformer")  # built in sequence_models.py
 
 
 def _dense_stack(x: keras.KerasTensor, sizes: Sequence[int], prefix: str) -> keras.KerasTensor:
@@ -93,12 +98,40 @@ def vae(input_dim: int, latent_dim: int, hidden: Sequence[int]) -> keras.Model:
     return keras.Model(inp, decoder(encoder(inp)[0]), name="autoencoder")
 
 
+def adversarial_autoencoder(
+    input_dim: int, latent_dim: int, hidden: Sequence[int], critic: Sequence[int]
+) -> keras.Model:
+    """Adversarial autoencoder (Makhzani et al. 2016): a dense autoencoder with a linear code,
+    plus a discriminator (``critic`` hidden units, one logit) that tells codes from N(0, I)
+    samples. Training pushes the codes towards the prior, so the decoder is a generator.
+
+    The model's outputs are [reconstruction, discriminator logit of the code].
+    """
+    inp = keras.Input((input_dim,), name="pixels")
+    code = layers.Dense(latent_dim, name="code")(_dense_stack(inp, hidden, "enc"))
+    encoder = keras.Model(inp, code, name="encoder")
+    z = keras.Input((latent_dim,), name="z")
+    out = layers.Dense(input_dim, activation="sigmoid", name="reconstruction")(
+        _dense_stack(z, list(reversed(hidden)), "dec")
+    )
+    decoder = keras.Model(z, out, name="decoder")
+    zd = keras.Input((latent_dim,), name="z")
+    logit = layers.Dense(1, name="logit")(_dense_stack(zd, critic, "critic"))
+    discriminator = keras.Model(zd, logit, name="discriminator")
+    codes = encoder(inp)
+    return keras.Model(inp, [decoder(codes), discriminator(codes)], name="autoencoder")
+
+
 def build_model(
     spec: Mapping, input_dim: int, image_shape: Sequence[int], channels: int = 1
 ) -> keras.Model:
     """Build the model a config spec describes; the input size comes from the data (dense
     models see colour images flattened; the conv model convolves their channels)."""
     kind = spec["kind"]
+    if kind in SEQUENCE_KINDS:
+        from . import sequence_models
+
+        return sequence_models.build(spec, input_dim, image_shape, channels)
     if kind == "dense":
         return dense_autoencoder(input_dim, spec["latent_dim"], spec["hidden"])
     if kind == "conv":
@@ -115,6 +148,10 @@ def build_model(
         return conv_autoencoder(image_shape, spec["latent_dim"], spec["hidden"], channels)
     if kind == "vae":
         return vae(input_dim, spec["latent_dim"], spec["hidden"])
+    if kind == "aae":
+        return adversarial_autoencoder(
+            input_dim, spec["latent_dim"], spec["hidden"], spec.get("discriminator", [256, 256])
+        )
     raise AtlasError(f"unknown model kind {kind!r}; known: {', '.join(KINDS)}")
 
 
@@ -131,3 +168,13 @@ def decoder_of(model: keras.Model) -> keras.Model:
 def is_variational(model: keras.Model) -> bool:
     """True when the encoder outputs (mean, log-variance), i.e. the model is a VAE."""
     return len(encoder_of(model).outputs) == 2
+
+
+def is_adversarial(model: keras.Model) -> bool:
+    """True when the model carries a discriminator (an adversarial autoencoder)."""
+    return any(layer.name == "discriminator" for layer in model.layers)
+
+
+def has_prior(model: keras.Model) -> bool:
+    """True when the codes were trained towards N(0, I), so decoding prior samples generates."""
+    return is_variational(model) or is_adversarial(model)

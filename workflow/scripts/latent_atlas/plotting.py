@@ -329,3 +329,17 @@ def data_figure(
     what = "vectors (scaled to [0, 1])" if len(shape) == 1 else "images"
     fig.suptitle(f"training {what} per class ({counts})", fontsize=8, wrap=True)
     return fig
+
+
+def generated_figure(arrays: Mapping[str, np.ndarray], title: str, n: int = 40) -> Figure:
+    """The first ``n`` images decoded from the model's prior, four rows (colour kept)."""
+    shape = [int(s) for s in arrays["image_shape"]]
+    channels = int(arrays["channels"]) if "channels" in arrays else 1
+    if channels > 1:
+        shape.append(channels)
+    images = arrays["generated"][:n]
+    per_row = max(1, -(-len(images) // 4))
+    rows = [("", images[i : i + per_row]) for i in range(0, len(images), per_row)]
+    fig = image_grid(rows, shape)
+    fig.suptitle(f"{title}: decoded samples of the {arrays['prior']}", fontsize=9)
+    return fig

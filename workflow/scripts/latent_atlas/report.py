@@ -126,6 +126,7 @@ def wide_metrics(tidy: pd.DataFrame) -> pd.DataFrame:
 
 def metrics_table(wide: pd.DataFrame) -> dict:
     """Rows for the HTML table: ours (best per column marked) then the literature's."""
+    wide = wide[wide["method"] != "uses"]  # the uses have their own table
     maps = wide[wide["method"].isin(["pca", "tsne", "umap"])]
     best = {}
     for key, _, goal in METRIC_COLUMNS:
@@ -162,6 +163,45 @@ def metrics_table(wide: pd.DataFrame) -> dict:
         ]
         lit.append({"label": f"literature: {name}", "cells": cells, "kind": "literature"})
     return {"columns": [c[1] for c in METRIC_COLUMNS], "ours": ours, "literature": lit}
+
+
+USE_COLUMNS = [
+    ("compression_ratio", "compression (image/code bytes)", "max", "{:.2f}"),
+    ("reconstruction_bce", "test BCE", "min", "{:.4f}"),
+    ("anomaly_auc", "anomaly AUC", "max", "{:.4f}"),
+    ("linear_probe_acc", "linear probe acc.", "max", "{:.4f}"),
+    ("fewshot_probe_acc", "few-shot probe acc.", "max", "{:.4f}"),
+    ("sample_classifier_score", "sample classifier score", "max", "{:.2f}"),
+    ("sample_classifier_score_real", "real test images' score", None, "{:.2f}"),
+    ("linear_probe_acc_cell", "probe on LSTM cell state", None, "{:.4f}"),
+    ("linear_probe_acc_hidden_cell", "probe on hidden + cell", None, "{:.4f}"),
+]
+
+
+def uses_table(wide: pd.DataFrame) -> dict:
+    """Rows for the uses table: one per dataset/model, best per column marked; columns that no
+    model has (the LSTM's cell-state probes in a study without an LSTM) are left out."""
+    uses = wide[wide["method"] == "uses"]
+    cols = [c for c in USE_COLUMNS if c[0] in uses and uses[c[0]].notna().any()]
+    best = {
+        key: (uses[key].max() if goal == "max" else uses[key].min())
+        for key, _, goal, _ in cols
+        if goal is not None and len(uses) > 1
+    }
+    rows = []
+    for _, r in uses.iterrows():
+        cells = []
+        for key, _, _, fmt in cols:
+            v = r.get(key, np.nan)
+            missing = pd.isna(v)
+            cells.append(
+                {
+                    "text": "" if missing else fmt.format(v),
+                    "best": bool(not missing and key in best and v == best[key]),
+                }
+            )
+        rows.append({"label": f"{r['dataset']} / {r['model']}", "cells": cells})
+    return {"columns": [c[1] for c in cols], "rows": rows}
 
 
 def render(context: Mapping) -> str:
@@ -272,6 +312,8 @@ def build(
         "keys": keys,
         "comparison": data_uri(comparison_png),
         "table": metrics_table(wide),
+        "uses": uses_table(wide),
+        "uses_config": config.get("uses", {}),
         "citation": literature.CITATION,
         "models": [
             {
