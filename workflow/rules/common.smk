@@ -101,6 +101,7 @@ def map_metric_params():
     """The settings a map's metrics depend on (not the pixel reference: it has its own rule)."""
     m = config["metrics"]
     keys = ["knn_k", "trustworthiness_points", "trustworthiness_k", "silhouette_sample"]
+    keys += ["structure_points", "structure_pairs"]
     return canonical({**{k: m[k] for k in keys}, "seed": config["projection"]["seed"]})
 
 

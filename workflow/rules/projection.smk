@@ -53,7 +53,7 @@ rule map_metrics:
         projection=rules.project.output.projection,
         latent=rules.encode.output.latent,
         graph=rules.neighbors.output.graph,
-        code=package_code("neighbors", "projections", "metrics", "kernels"),
+        code=package_code("neighbors", "projections", "metrics", "kernels", "structure"),
     output:
         table="results/{dataset}/{model}/metrics/{method}.csv",
     log:
