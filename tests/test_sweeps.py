@@ -222,7 +222,7 @@ def test_sweep_figures(tmp_path):
         str(tmp_path / "{dataset}/{model}/projections/{map}.parquet"),
         tmp_path / "summary.csv",
     )
-    out = {k: str(tmp_path / f"fig.{k}") for k in ("png", "svg")} | {
+    out = {k: str(tmp_path / f"metrics.{k}") for k in ("png", "svg")} | {
         "maps": str(tmp_path / "maps.png")
     }
     sweep_figures.make(
@@ -234,6 +234,13 @@ def test_sweep_figures(tmp_path):
     )
     for path in out.values():
         assert Path(path).stat().st_size > 5000
+    section = sweep_summary.report_section("latent", tmp_path)
+    assert section["columns"] == ["silhouette", "procrustes_disparity", "knn_overlap_10"]
+    first = section["rows"][0]
+    assert first["label"] == "digits / latent_dim=2 / pca"
+    assert first["cells"][0] == "0.500 ± 0.000 (3)"
+    assert first["cells"][2] == "1.000 ± 0.000 (3)"  # the same map, rotated: all neighbours kept
+    assert section["metrics_uri"].startswith("data:image/png;base64,")
 
 
 SWEEP_CONFIG = {
