@@ -293,7 +293,7 @@ def test_digits_sweep_through_the_workflow(workflow_dir: Path):
         },
     }
     (workflow_dir / "alone.yaml").write_text(yaml.safe_dump(alone))
-    snakemake(workflow_dir, "--configfile", "tiny.yaml", "alone.yaml", "results/metrics.csv")
+    snakemake(workflow_dir, "results/metrics.csv", "--configfile", "tiny.yaml", "alone.yaml")
     solo = pd.read_csv(workflow_dir / "results/digits/solo/metrics.csv")
     point = pd.concat(
         pd.read_csv(workflow_dir / f"results/digits/ae32-latent_dim8-seed2/metrics/{m}.csv")
