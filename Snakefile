@@ -34,6 +34,7 @@ include: "workflow/rules/model.smk"
 include: "workflow/rules/projection.smk"
 include: "workflow/rules/uses.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/sweep.smk"
 
 
 rule all:

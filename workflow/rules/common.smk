@@ -1,5 +1,6 @@
 # Input functions and helpers shared by the rules. No rules here.
 
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -11,7 +12,8 @@ from latent_atlas.configuration import writable_cache_dir
 wildcard_constraints:
     dataset="[a-z][a-z0-9_]*",
     model="[A-Za-z][A-Za-z0-9_-]*",
-    method="pca|tsne|umap",
+    method="(pca|tsne|umap)(-[a-z][a-z0-9_]*)*",  # maps of a sweep: umap-n_neighbors5
+    sweep="[a-z][a-z0-9_]*",
 
 
 BUILTIN_DATASETS = {
@@ -155,6 +157,8 @@ def dataset_inputs(wildcards):
 
 def model_spec(wildcards):
     """The config spec of {model}, with the schema's defaults filled in."""
+    if wildcards.model in SWEEP_MODELS:
+        return canonical(SWEEP_MODELS[wildcards.model])
     if wildcards.model not in config["models"]:
         raise WorkflowError(
             f"model {wildcards.model!r} is not defined under `models` in the config "
@@ -164,13 +168,14 @@ def model_spec(wildcards):
 
 
 def method_params(wildcards):
-    """A method's parameters plus the shared projection seed."""
+    """A method's parameters plus the shared projection seed (a sweep's map: its overrides)."""
+    method, over = SWEEP_MAPS.get(wildcards.method, (wildcards.method, {}))
     return canonical(
-        {**config["methods"][wildcards.method], "seed": config["projection"]["seed"]}
+        {**config["methods"][method], "seed": config["projection"]["seed"], **over}
     )
 
 
-def neighbors_params():
+def neighbors_params(wildcards=None):
     """How many neighbours the study's methods need (self included): t-SNE uses 3 x perplexity,
     UMAP n_neighbors. Only this reaches the neighbors rule, so changing another method parameter
     does not recompute the graph."""
@@ -180,6 +185,8 @@ def neighbors_params():
         k = max(k, int(3 * config["methods"]["tsne"]["perplexity"]) + 1)
     if "umap" in methods:
         k = max(k, config["methods"]["umap"]["n_neighbors"])
+    if wildcards is not None:
+        k = max(k, sweep_neighbors_k(wildcards.model))
     return canonical(
         {
             "k": k,
@@ -193,6 +200,7 @@ def map_metric_params():
     """The settings a map's metrics depend on (not the pixel reference: it has its own rule)."""
     m = config["metrics"]
     keys = ["knn_k", "trustworthiness_points", "trustworthiness_k", "silhouette_sample"]
+    keys += ["structure_points", "structure_pairs"]
     return canonical({**{k: m[k] for k in keys}, "seed": config["projection"]["seed"]})
 
 
@@ -245,6 +253,7 @@ def report_inputs(wildcards):
         "data_figures": expand(
             "results/{dataset}/figures/samples.png", dataset=study["datasets"]
         ),
+        "sweeps": sweep_targets(),
         "resources": (
             expand("resources/mnist/{file}", file=MNIST_FILES)
             if "mnist" in study["datasets"]
@@ -261,7 +270,12 @@ def all_targets():
         for method in config["study"]["methods"]
         for ext in ("png", "svg")
     ]
-    return ["results/report/index.html", "results/metrics.csv", *figures]
+    return [
+        "results/report/index.html",
+        "results/metrics.csv",
+        *figures,
+        *sweep_targets(),
+    ]
 
 
 def use_params():
@@ -276,3 +290,95 @@ def holdout_model(wildcards):
     return {
         "holdout": f"results/{wildcards.dataset}/{wildcards.model}/holdout/model.keras"
     }
+
+
+# Sweeps: latent_atlas.sweeps expands each into models ({model}) and maps ({method}) that flow
+# through the ordinary rules; workflow/rules/sweep.smk gathers them.
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+from latent_atlas import sweeps as sweep_grid
+from latent_atlas.errors import AtlasError
+
+
+def expand_sweeps(cfg):
+    """(sweeps by name, spec of each model they add, map name -> (method, overrides))."""
+    try:
+        found = sweep_grid.expand(cfg)
+        return found, sweep_grid.model_specs(cfg, found), sweep_grid.map_variants(found)
+    except AtlasError as exc:
+        raise WorkflowError(str(exc)) from None
+
+
+SWEEPS, SWEEP_MODELS, SWEEP_MAPS = expand_sweeps(config)
+
+
+def sweep_neighbors_k(model):
+    """Neighbours (self included) that the sweeps' maps of ``model`` need (0 if none)."""
+    k = 0
+    for sweep in SWEEPS.values():
+        for point in sweep.points:
+            if point.model != model:
+                continue
+            for method, name in point.methods.items():
+                params = {
+                    **config["methods"][method],
+                    **SWEEP_MAPS.get(name, ("", {}))[1],
+                }
+                if method == "tsne":
+                    k = max(k, int(3 * params["perplexity"]) + 1)
+                if method == "umap":
+                    k = max(k, params["n_neighbors"])
+    return k
+
+
+def sweep_params(wildcards):
+    """A sweep's expanded definition, as plain data for its rules' scripts."""
+    sweep = SWEEPS[wildcards.sweep]
+    return canonical(
+        {
+            "name": sweep.name,
+            "datasets": sweep.datasets,
+            "methods": sweep.methods,
+            "swept": sweep.swept,
+            "points": [
+                {"values": dict(p.values), "model": p.model, "maps": dict(p.methods)}
+                for p in sweep.points
+            ],
+        }
+    )
+
+
+def sweep_maps(wildcards, kind):
+    """Files of every map of a sweep: kind = metrics (tables) or projections (parquet)."""
+    sweep = SWEEPS[wildcards.sweep]
+    ext = "csv" if kind == "metrics" else "parquet"
+    return [
+        f"results/{d}/{model}/{kind}/{name}.{ext}"
+        for d in sweep.datasets
+        for model, name in sweep.maps()
+    ]
+
+
+def sweep_tables(wildcards):
+    return sweep_maps(wildcards, "metrics")
+
+
+def sweep_projections(wildcards):
+    return sweep_maps(wildcards, "projections")
+
+
+def sweep_data(wildcards):
+    return expand(
+        "results/{dataset}/data.npz", dataset=SWEEPS[wildcards.sweep].datasets
+    )
+
+
+SWEEP_FIGURES = ["metrics.png", "metrics.svg", "maps.png"]
+
+
+def sweep_targets():
+    """Summary and figures of every sweep the study asks for."""
+    return [
+        f"results/sweeps/{name}/{f}"
+        for name in SWEEPS
+        for f in ["summary.csv", *SWEEP_FIGURES]
+    ]

@@ -19,7 +19,7 @@ rule neighbors:
         mem_mb=3000,
         runtime=20,
     params:
-        graph=neighbors_params(),
+        graph=neighbors_params,
     script:
         "../scripts/neighbors.py"
 
@@ -28,7 +28,7 @@ rule project:
     input:
         latent=rules.encode.output.latent,
         graph=rules.neighbors.output.graph,
-        code=package_code("neighbors", "projections"),
+        code=package_code("neighbors", "projections", "sweeps"),
     output:
         projection="results/{dataset}/{model}/projections/{method}.parquet",
     log:
@@ -53,7 +53,7 @@ rule map_metrics:
         projection=rules.project.output.projection,
         latent=rules.encode.output.latent,
         graph=rules.neighbors.output.graph,
-        code=package_code("neighbors", "projections", "metrics", "kernels"),
+        code=package_code("neighbors", "projections", "metrics", "kernels", "structure"),
     output:
         table="results/{dataset}/{model}/metrics/{method}.csv",
     log:

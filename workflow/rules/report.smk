@@ -78,7 +78,15 @@ rule plot_model:
 rule report:
     input:
         unpack(report_inputs),
-        code=package_code("data", "plotting", "projections", "report", "literature"),
+        code=package_code(
+            "data",
+            "plotting",
+            "projections",
+            "report",
+            "literature",
+            "structure",
+            "sweep_summary",
+        ),
         template=str(
             Path(workflow.basedir)
             / "workflow/scripts/latent_atlas/templates/report.html.j2"

@@ -9,6 +9,8 @@ with rule_log(snakemake.log[0]):
     frame, info = projections.read_map(snakemake.input.projection)
     graph = neighbors.load(snakemake.input.graph)
     z_train = load_npz(snakemake.input.latent, ("z_train",))["z_train"][graph["train_index"]]
-    values = metrics.map_metrics(frame, info, z_train, snakemake.params.metrics, snakemake.threads)
+    values = metrics.map_metrics(
+        frame, info, z_train, snakemake.params.metrics, snakemake.threads, graph
+    )
     w = snakemake.wildcards
     metrics.write_csv(metrics.tidy({w.method: values}, w.dataset, w.model), snakemake.output.table)

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from . import structure
 from .io import atomic_open
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,12 @@ def silhouette(xy: np.ndarray, labels: np.ndarray, sample: int | None, seed: int
 
 
 def map_metrics(
-    frame: pd.DataFrame, info: Mapping, z_train: np.ndarray, params: Mapping, threads: int
+    frame: pd.DataFrame,
+    info: Mapping,
+    z_train: np.ndarray,
+    params: Mapping,
+    threads: int,
+    graph: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, float]:
     """All metrics of one map; ``z_train`` are the codes of the map's train points, in order."""
     train = frame[frame["split"] == "train"]
@@ -127,6 +133,7 @@ def map_metrics(
         z_train, txy, params["trustworthiness_points"], params["trustworthiness_k"]
     )
     out["silhouette"] = silhouette(txy, ytr, params["silhouette_sample"], params["seed"])
+    out.update(structure.map_structure(z_train, txy, ytr, params, graph))
     out["fit_seconds"] = float(info.get("fit_seconds", np.nan))
     out["transform_seconds"] = float(info.get("transform_seconds", np.nan))
     return out

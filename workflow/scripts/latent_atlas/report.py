@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import literature
+from . import literature, sweep_summary
 from .io import atomic_open, sha256_file
 
 PACKAGES = (
@@ -47,6 +47,11 @@ METRIC_COLUMNS = [
     ("silhouette", "silhouette", "max"),
     ("fit_seconds", "fit s", "min"),
     ("transform_seconds", "transform s", "min"),
+    ("knn_recall_10", "10-NN recall", "max"),
+    ("continuity", "continuity", "max"),
+    ("rnx_auc", "R_NX AUC", "max"),
+    ("spearman_pairs", "Spearman pairs", "max"),
+    ("spearman_centroids", "Spearman centroids", "max"),
 ]
 
 
@@ -261,6 +266,7 @@ def build(
     out_html: str | os.PathLike[str],
     out_metrics: str | os.PathLike[str],
     out_summary: str | os.PathLike[str],
+    sweeps: Sequence[Mapping] = (),
 ) -> dict:
     """Assemble the report and its two machine-readable companions; return the summary."""
     tidy = pd.read_csv(metrics_csv)
@@ -332,6 +338,7 @@ def build(
         "config_yaml": yaml.safe_dump(json.loads(json.dumps(config)), sort_keys=False),
         "bench": bench.to_dict(orient="records"),
         "total_seconds": float(bench["seconds"].sum()) if len(bench) else 0.0,
+        "sweeps": list(sweeps),
     }
     html = render(context)
     with atomic_open(out_html, "w") as fh:
@@ -417,4 +424,8 @@ def make(
         out_html=out["html"],
         out_metrics=out["metrics"],
         out_summary=out["summary"],
+        sweeps=[
+            sweep_summary.report_section(name, f"results/sweeps/{name}")
+            for name in study.get("sweeps") or []
+        ],
     )

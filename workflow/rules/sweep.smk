@@ -1,0 +1,74 @@
+# Sweeps: the grid points are ordinary {model}s and {method}s (see latent_atlas.sweeps), so the
+# model and projection rules make them; these rules gather each sweep into its summary with the
+# spread over seeds and the stability of the maps, and draw its figures.
+
+
+rule sweep_summary:
+    input:
+        tables=sweep_tables,
+        projections=sweep_projections,
+        code=package_code("projections", "structure", "sweep_summary"),
+    output:
+        summary=report(
+            "results/sweeps/{sweep}/summary.csv",
+            caption="../report/sweep_summary.rst",
+            category="Sweeps",
+            labels={"sweep": "{sweep}", "table": "summary"},
+        ),
+    log:
+        "logs/sweeps/{sweep}/summary.log",
+    benchmark:
+        "benchmarks/sweeps/{sweep}/summary.tsv"
+    conda:
+        "../../envs/projection.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    params:
+        sweep=sweep_params,
+    script:
+        "../scripts/sweep_summary.py"
+
+
+rule plot_sweep:
+    input:
+        summary=rules.sweep_summary.output.summary,
+        projections=sweep_projections,
+        data=sweep_data,
+        code=package_code(
+            "data",
+            "plotting",
+            "projections",
+            "structure",
+            "sweep_summary",
+            "sweep_figures",
+        ),
+    output:
+        png=report(
+            "results/sweeps/{sweep}/metrics.png",
+            caption="../report/sweep_metrics.rst",
+            category="Sweeps",
+            labels={"sweep": "{sweep}", "figure": "metrics"},
+        ),
+        svg="results/sweeps/{sweep}/metrics.svg",
+        maps=report(
+            "results/sweeps/{sweep}/maps.png",
+            caption="../report/sweep_maps.rst",
+            category="Sweeps",
+            labels={"sweep": "{sweep}", "figure": "maps"},
+        ),
+    log:
+        "logs/sweeps/{sweep}/plot.log",
+    benchmark:
+        "benchmarks/sweeps/{sweep}/plot.tsv"
+    conda:
+        "../../envs/projection.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    params:
+        sweep=sweep_params,
+    script:
+        "../scripts/plot_sweep.py"

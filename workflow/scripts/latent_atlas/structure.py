@@ -1,0 +1,192 @@
+"""Neighbourhood and global structure of a map: what reviewers of embedding papers ask for beyond
+trustworthiness and silhouette.
+
+- ``knn_recall_10``: share of each point's 10 nearest neighbours in the codes that are among its
+  10 nearest neighbours in the map (exact, every train point; the code-space neighbours come
+  from the shared kNN graph).
+- ``continuity`` (Venna & Kaski): trustworthiness' twin; penalises code-space neighbours that
+  the map pushes away. Exact, on the same first ``trustworthiness_points`` train points and
+  ``trustworthiness_k`` as trustworthiness.
+- ``rnx_auc`` (Lee & Verleysen 2009/2015): area under the rescaled co-ranking curve R_NX(K),
+  K = 1..N-2, weighted by 1/K (log K axis). O(N^2): on a seeded subsample of
+  ``structure_points`` train points.
+- ``spearman_pairs``: Spearman correlation of code vs map distances on ``structure_pairs``
+  seeded random pairs of train points (global structure; sampled).
+- ``spearman_centroids``: Spearman correlation of the distances between class centroids in the
+  codes and in the map (exact).
+
+pyDRMetrics (unmaintained, n x n Python loops) and ZADU (pulls in hdbscan) were looked at; the
+co-ranking matrix is a few lines of numpy, so it is written here and tested against the
+definitions (set overlaps) and scikit-learn's trustworthiness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from .errors import AtlasError
+
+RECALL_K = 10
+# What each measure is computed on, for logs and the report.
+SAMPLING = {
+    "knn_recall_10": "exact, all train points",
+    "continuity": "exact, first trustworthiness_points train points",
+    "rnx_auc": "seeded subsample of structure_points train points",
+    "spearman_pairs": "structure_pairs seeded random pairs of train points",
+    "spearman_centroids": "exact, class centroids of all train points",
+}
+
+
+def _map_neighbors(xy: np.ndarray, k: int) -> np.ndarray:
+    """k nearest neighbours of each point of a map, itself excluded."""
+    from sklearn.neighbors import NearestNeighbors
+
+    return NearestNeighbors(n_neighbors=k).fit(xy).kneighbors(return_distance=False)
+
+
+def neighbor_overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean share of common entries between rows of two neighbour-index arrays (n x k)."""
+    if a.shape != b.shape:
+        raise AtlasError(f"neighbour lists of different shapes {a.shape} and {b.shape}")
+    hits = (a[:, :, None] == b[:, None, :]).any(axis=2).sum(axis=1)
+    return float(hits.mean() / a.shape[1])
+
+
+def knn_recall(high_ind: np.ndarray, low: np.ndarray, k: int = RECALL_K) -> float:
+    """k-NN recall of a map; ``high_ind`` holds each point's code-space neighbours (self excluded,
+    nearest first, at least k columns)."""
+    if high_ind.shape[1] < k:
+        raise AtlasError(
+            f"knn_recall: need {k} code-space neighbours, graph has {high_ind.shape[1]}"
+        )
+    if len(low) <= k:
+        return float("nan")
+    return neighbor_overlap(np.asarray(high_ind[:, :k]), _map_neighbors(low, k))
+
+
+def continuity(high: np.ndarray, low: np.ndarray, n: int, k: int, chunk: int = 512) -> float:
+    """Continuity (Venna & Kaski 2001) of the first ``n`` points: the ranks, in the map, of each
+    point's k code-space neighbours beyond the k-th are penalised. Equals scikit-learn's
+    ``trustworthiness(low, high)`` (roles swapped) without sorting n x n distances."""
+    x = np.asarray(high[:n], np.float64)
+    y = np.asarray(low[:n], np.float64)
+    n = len(x)
+    if n <= 3 * k + 1:
+        return float("nan")
+    high_nbrs = _map_neighbors(x, k)  # neighbours in the codes
+    penalty = 0
+    for start in range(0, n, chunk):
+        rows = np.arange(start, min(start + chunk, n))
+        d = ((y[rows, None, :] - y[None, :, :]) ** 2).sum(axis=2)
+        d[np.arange(len(rows)), rows] = np.inf
+        d_nbr = np.take_along_axis(d, high_nbrs[rows], axis=1)
+        rank = (d[:, None, :] < d_nbr[:, :, None]).sum(axis=2) + 1
+        penalty += int(np.maximum(rank - k, 0).sum())
+    return float(1.0 - penalty * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)))
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    """Row-wise ranks of the pairwise distances: 0 = the point itself, 1 = nearest other point."""
+    from sklearn.metrics import pairwise_distances
+
+    d = pairwise_distances(np.asarray(x, np.float64))
+    np.fill_diagonal(d, -1.0)  # self first even among duplicates
+    order = np.argsort(d, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(len(x))[None, :], axis=1)
+    return ranks
+
+
+def coranking(high: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """Co-ranking matrix Q (N-1 x N-1): Q[k-1, l-1] = pairs of rank k in the codes, l in the map."""
+    n = len(high)
+    rh, rl = _ranks(high), _ranks(low)
+    off = ~np.eye(n, dtype=bool)
+    flat = (rh[off] - 1) * (n - 1) + (rl[off] - 1)
+    return np.bincount(flat, minlength=(n - 1) ** 2).reshape(n - 1, n - 1)
+
+
+def rnx_curve(q: np.ndarray) -> np.ndarray:
+    """R_NX(K) for K = 1..N-2 from a co-ranking matrix: the share of K-neighbourhoods kept,
+    rescaled so that a random map scores 0 and a perfect one 1."""
+    n = len(q) + 1
+    k = np.arange(1, n - 1)
+    kept = np.diagonal(q.cumsum(axis=0).cumsum(axis=1))[: n - 2]  # sum of Q[:K, :K]
+    qnx = kept / (k * n)
+    return ((n - 1) * qnx - k) / (n - 1 - k)
+
+
+def rnx_auc(rnx: np.ndarray) -> float:
+    """Area under R_NX(K) on a log K axis (each K weighted by 1/K), as Lee et al. report it."""
+    w = 1.0 / np.arange(1, len(rnx) + 1)
+    return float((rnx * w).sum() / w.sum())
+
+
+def subsample(n: int, size: int, seed: int) -> np.ndarray:
+    """Sorted seeded sample of ``size`` of ``n`` indices (all when size >= n)."""
+    if size >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
+
+
+def spearman_pairs(high: np.ndarray, low: np.ndarray, n_pairs: int, seed: int) -> float:
+    """Spearman correlation of code and map distances over seeded random pairs of points."""
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(seed)
+    i = rng.integers(0, len(high), n_pairs)
+    j = rng.integers(0, len(high), n_pairs)
+    keep = i != j
+    i, j = i[keep], j[keep]
+    if len(i) < 3:
+        return float("nan")
+    dh = np.linalg.norm(np.asarray(high[i], np.float64) - high[j], axis=1)
+    dl = np.linalg.norm(np.asarray(low[i], np.float64) - low[j], axis=1)
+    return float(spearmanr(dh, dl).statistic)
+
+
+def spearman_centroids(high: np.ndarray, low: np.ndarray, labels: np.ndarray) -> float:
+    """Spearman correlation of the distances between class centroids in the codes and the map."""
+    from scipy.spatial.distance import pdist
+    from scipy.stats import spearmanr
+
+    classes = np.unique(labels)
+    if len(classes) < 3:  # fewer than 3 distances: no correlation to speak of
+        return float("nan")
+    ch = np.stack([np.asarray(high[labels == c], np.float64).mean(axis=0) for c in classes])
+    cl = np.stack([np.asarray(low[labels == c], np.float64).mean(axis=0) for c in classes])
+    return float(spearmanr(pdist(ch), pdist(cl)).statistic)
+
+
+def map_structure(
+    z_train: np.ndarray,
+    xy_train: np.ndarray,
+    y_train: np.ndarray,
+    params: Mapping,
+    graph: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, float]:
+    """The five measures of one map's train points (codes ``z_train`` in the same order).
+
+    ``graph`` (the shared kNN graph, self in column 0) saves recomputing code-space neighbours.
+    """
+    if graph is not None and graph["train_ind"].shape[1] > RECALL_K:
+        high_ind = graph["train_ind"][:, 1 : RECALL_K + 1]
+    else:
+        high_ind = _map_neighbors(np.asarray(z_train, np.float64), RECALL_K)
+    seed = params["seed"]
+    keep = subsample(len(z_train), params.get("structure_points", 3000), seed)
+    return {
+        "knn_recall_10": knn_recall(high_ind, xy_train),
+        "continuity": continuity(
+            z_train, xy_train, params["trustworthiness_points"], params["trustworthiness_k"]
+        ),
+        "rnx_auc": rnx_auc(rnx_curve(coranking(z_train[keep], xy_train[keep])))
+        if len(keep) > 3
+        else float("nan"),
+        "spearman_pairs": spearman_pairs(
+            z_train, xy_train, params.get("structure_pairs", 100_000), seed
+        ),
+        "spearman_centroids": spearman_centroids(z_train, xy_train, y_train),
+    }
