@@ -172,4 +172,38 @@ def all_targets():
         method=study["methods"],
         ext=["png", "svg"],
     )
-    return ["results/report/index.html", "results/metrics.csv", *figures]
+    return [
+        "results/report/index.html",
+        "results/report/atlas.html",
+        "results/metrics.csv",
+        *figures,
+    ]
+
+
+def model_results(dataset, model):
+    """One model's result files by name, filled in from the rules that write them: the
+    `results/{dataset}/{model}/...` layout lives in those rules' outputs only."""
+    fill = {"dataset": dataset, "model": model}
+    return {
+        "data": expand(rules.normalise.output.data, **fill)[0],
+        "latent": expand(rules.encode.output.latent, **fill)[0],
+        "maps": {
+            method: expand(rules.project.output.projection, method=method, **fill)[0]
+            for method in config["study"]["methods"]
+        },
+    }
+
+
+def atlas_pairs():
+    """The atlas's inputs by name, per "dataset/model" of the study."""
+    return {f"{d}/{m}": model_results(d, m) for d, m in study_pairs()}
+
+
+def atlas_inputs(wildcards):
+    """Every file the atlas reads (the same files as atlas_pairs, flat, for the DAG)."""
+    pairs = atlas_pairs().values()
+    return {
+        "data": sorted({p["data"] for p in pairs}),
+        "latent": [p["latent"] for p in pairs],
+        "maps": [path for p in pairs for path in p["maps"].values()],
+    }
