@@ -122,7 +122,10 @@ rule atlas:
         unpack(atlas_inputs),
         code=package_code("data", "projections", "atlas"),
         templates=[
-            str(Path(workflow.basedir) / f"workflow/scripts/latent_atlas/templates/{name}")
+            str(
+                Path(workflow.basedir)
+                / f"workflow/scripts/latent_atlas/templates/{name}"
+            )
             for name in ("atlas.html.j2", "atlas.js")
         ],
     output:
