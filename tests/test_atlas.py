@@ -103,7 +103,13 @@ def test_build_is_one_offline_file_and_stores_images_once(tmp_path):
     sheets = re.search(r'(?s)id="sheets:syn">(.*?)</script>', html).group(1)
     assert len(json.loads(sheets)) == 1  # 500 images: one sheet
     assert sheets.count("data:image/png;base64,") == 1
-    assert "Bokeh" in html and "webgl" in html
+    assert "Bokeh" in html and '"output_backend":"webgl"' not in html  # canvas: see build
+
+
+def test_build_can_draw_with_webgl(tmp_path):
+    files = write_inputs(tmp_path, n_train=20, n_test=5)
+    atlas.build(_pairs(files), tmp_path / "atlas.html", backend="webgl")
+    assert "webgl" in (tmp_path / "atlas.html").read_text()
 
 
 def test_build_names_a_damaged_map(tmp_path):
@@ -204,14 +210,9 @@ def test_page_hover_select_hide_search_export(browser, built):
     page.mouse.up()
     page.wait_for_function(f"document.getElementById('sel-count').textContent == '{len(cls0)}'")
     lit = page.evaluate(
-        f"""() => {{ let n = 0;
-        for (let c = 0; c < 10; c++) {{
-          const r = Bokeh.documents[0].get_model_by_name('class:{KEY}:tsne:' + c);
-          const view = Bokeh.index.find_one(r);  // the t-SNE renderer's own selected points
-          const rows = new Set(r.view.filter.indices);
-          n += r.data_source.selected.indices.filter((i) => rows.has(i)).length;
-          if (view == null) return -1;
-        }} return n; }}"""
+        f"""() => {{ const r = Bokeh.documents[0].get_model_by_name('points:{KEY}:tsne');
+        const drawn = new Set(r.view.filter.indices);  // the t-SNE map's drawn, selected rows
+        return r.data_source.selected.indices.filter((i) => drawn.has(i)).length; }}"""
     )
     assert lit == len(cls0)
     assert sorted(page.evaluate(f"latentAtlas.selection({KEY!r})")) == cls0.tolist()
@@ -225,15 +226,22 @@ def test_page_hover_select_hide_search_export(browser, built):
     assert len(table) == len(cls0) and set(table["class"].astype(str)) == {"c0"}
     assert {"split", "index", "recon_error", "pca_x", "tsne_y", "umap_x"} <= set(table.columns)
 
-    # Hide class 3 from the legend: its renderers disappear from every map.
-    page.get_by_text("c3", exact=True).last.click()
-    hidden = page.evaluate(
-        f"""() => ['pca', 'tsne', 'umap'].map((m) =>
-        Bokeh.documents[0].get_model_by_name('class:{KEY}:' + m + ':3').visible)"""
+    # Hide class 3 from the legend: it leaves every map (one row filter shared by the maps).
+    page.click("#legend button[data-label='3']")
+    page.wait_for_selector("#legend button.off[data-label='3']")
+    drawn = page.evaluate(
+        f"""() => ['pca', 'tsne', 'umap'].map((m) => {{
+        const r = Bokeh.documents[0].get_model_by_name('points:{KEY}:' + m);
+        const label = r.data_source.data.label;
+        return [r.view.filter.indices.length,
+                Array.from(r.view.filter.indices).filter((i) => label[i] == 3).length]; }})"""
     )
-    assert hidden == [False, False, False]
-    shown3 = page.evaluate(f"Bokeh.documents[0].get_model_by_name('class:{KEY}:pca:4').visible")
-    assert shown3 is True
+    n3 = int((files["labels"] == 3).sum())
+    assert drawn == [[len(files["labels"]) - n3, 0]] * 3
+    x, y = _at(page, "umap", row)  # row 123 is class 3: hovering it shows nothing now
+    page.mouse.move(x, y)
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.getElementById('hover-img').dataset.row") != str(row)
 
     # Search a test point by index: selected in every map, shown in the point panel.
     page.select_option("#search-split", "test")

@@ -1,5 +1,6 @@
 // latent-atlas: what Bokeh has no way to do. Images from sprite sheets, the point and
-// selection panels, search by index, CSV export, the dataset/model switch.
+// selection panels, the class legend (one row filter shared by the maps), search by index,
+// CSV export, the dataset/model switch.
 (function () {
   "use strict";
   const meta = {};
@@ -76,12 +77,11 @@
     await draw(canvas, key, i);
   }
 
-  // Bokeh calls the hover callback once per class renderer; keep the nearest hit of this
-  // mouse position over all of them and show it once per frame.
+  // Show the hit nearest to the mouse, once per frame (Bokeh may call back several times).
   let pending = null;
   function hover(key, plot, cb) {
-    // cb.index is the shared source's last inspection (one class); each renderer's own hits
-    // are in its selection manager.
+    // cb.index is the source's last inspection (by any map); this map's own hits are in its
+    // selection manager.
     const own = cb.renderer.get_selection_manager().inspectors.get(cb.renderer);
     const g = cb.geometry, inds = own != null ? own.indices : cb.index.indices;
     if (pending == null || pending.sx !== g.sx || pending.sy !== g.sy) {
@@ -187,10 +187,44 @@
     showPoint(key, i);
   }
 
+  const hiddenClasses = {};  // key -> Set of hidden labels
+
+  function legend(key) {
+    const m = meta[key], d = source(key).data, hidden = hiddenClasses[key] || new Set();
+    const counts = new Array(m.classes.length).fill(0);
+    for (const l of d.label) counts[l] += 1;
+    const box = $("legend");
+    box.replaceChildren();
+    m.classes.forEach((name, c) => {
+      if (counts[c] === 0) return;
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "class" + (hidden.has(c) ? " off" : "");
+      b.dataset.label = c;
+      b.innerHTML = '<span class="swatch"></span> <span class="name"></span> <span class="n"></span>';
+      b.querySelector(".swatch").style.background = m.colors[c];
+      b.querySelector(".name").textContent = name;
+      b.querySelector(".n").textContent = counts[c];
+      b.title = "show/hide this class in every map";
+      b.addEventListener("click", () => toggleClass(key, c));
+      box.appendChild(b);
+    });
+  }
+
+  function toggleClass(key, c) {
+    const hidden = (hiddenClasses[key] = hiddenClasses[key] || new Set());
+    if (hidden.has(c)) hidden.delete(c); else hidden.add(c);
+    const label = source(key).data.label, rows = [];
+    for (let i = 0; i < label.length; i++) if (!hidden.has(label[i])) rows.push(i);
+    model("shown:" + key).indices = rows;
+    legend(key);
+  }
+
   function switchPair() {
     const key = current();
     for (const div of document.querySelectorAll("#maps .pair")) div.hidden = div.dataset.key !== key;
     window.dispatchEvent(new Event("resize"));
+    legend(key);
     selected(key);
   }
 
@@ -216,6 +250,7 @@
 
   function whenReady() {
     if (ready()) {
+      legend(current());
       document.documentElement.dataset.atlasReady = String(performance.now());
     } else {
       requestAnimationFrame(whenReady);
@@ -224,6 +259,7 @@
 
   window.latentAtlas = {
     hover, selected, showPoint, describe, selection, csv, find, pagePosition, imageId, ready,
+    toggleClass,
   };
   document.addEventListener("DOMContentLoaded", () => {
     $("search").addEventListener("submit", search);
