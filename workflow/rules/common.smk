@@ -187,10 +187,27 @@ def model_results(dataset, model):
     return {
         "data": expand(rules.normalise.output.data, **fill)[0],
         "latent": expand(rules.encode.output.latent, **fill)[0],
+        "history": expand(rules.train.output.history, **fill)[0],
         "maps": {
             method: expand(rules.project.output.projection, method=method, **fill)[0]
             for method in config["study"]["methods"]
         },
+        "figures": {
+            name: expand(getattr(rules.plot_model.output, name), **fill)[0]
+            for name in MODEL_FIGURES
+        },
+    }
+
+
+def report_results():
+    """The report's files by name: the study table, each dataset's data and sample figure, and
+    each "dataset/model"'s results (model_results)."""
+    datasets = config["study"]["datasets"]
+    return {
+        "metrics": str(rules.study_metrics.output.table),
+        "data": {d: expand(rules.normalise.output.data, dataset=d)[0] for d in datasets},
+        "data_figures": {d: expand(rules.plot_data.output.png, dataset=d)[0] for d in datasets},
+        "models": atlas_pairs(),
     }
 
 

@@ -112,7 +112,7 @@ rule report:
         runtime=10,
     params:
         study=canonical(config["study"]),
-        model_figures=MODEL_FIGURES,
+        results=report_results(),
     script:
         "../scripts/report.py"
 

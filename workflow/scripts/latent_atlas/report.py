@@ -261,53 +261,59 @@ def build(
 
 
 def comparison(
-    study: Mapping[str, Sequence[str]],
+    maps: Mapping[str, Mapping[str, str]],
     metrics_csv: str | os.PathLike[str],
     class_names: Sequence[str],
     out_png: str | os.PathLike[str],
     out_svg: str | os.PathLike[str],
 ) -> None:
-    """The methods side by side for each dataset/model, from the saved maps."""
+    """The methods side by side for each dataset/model, from the saved maps
+    (``maps``: "dataset/model" -> method -> projections parquet)."""
     from .plotting import comparison_figure, save
     from .projections import read_map
 
-    maps = {
-        (f"{d}/{m}", method): read_map(f"results/{d}/{m}/projections/{method}.parquet")[0]
-        for d in study["datasets"]
-        for m in study["models"]
-        for method in study["methods"]
+    frames = {
+        (key, method): read_map(path)[0]
+        for key, by_method in maps.items()
+        for method, path in by_method.items()
     }
     tidy = pd.read_csv(metrics_csv)
     tidy["key"] = tidy["dataset"] + "/" + tidy["model"]
-    save(comparison_figure(maps, tidy, class_names), out_png, out_svg)
+    save(comparison_figure(frames, tidy, class_names), out_png, out_svg)
 
 
 def make(
     study: Mapping[str, Sequence[str]],
-    figure_names: Sequence[str],
+    results: Mapping,
     config: Mapping,
     resource_files: Sequence[str],
     workflow_dir: str | os.PathLike[str],
     out: Mapping[str, str],
 ) -> dict:
-    """The report rule: comparison figure, then the HTML, metrics.csv and summary.json."""
+    """The report rule: comparison figure, then the HTML, metrics.csv and summary.json.
+
+    ``results`` names every input file (the rule's ``report_results()``: "metrics", "data" and
+    "data_figures" per dataset, "models" per "dataset/model"), so the results layout is written
+    once, in the workflow's rules, not here.
+    """
     from .io import load_npz
 
-    pairs = [(d, m) for d in study["datasets"] for m in study["models"]]
-    names = load_npz(f"results/{study['datasets'][0]}/data.npz", ("class_names",))["class_names"]
-    comparison(study, "results/metrics.csv", [str(n) for n in names], out["png"], out["svg"])
+    models = results["models"]
+    names = load_npz(results["data"][study["datasets"][0]], ("class_names",))["class_names"]
+    comparison(
+        {key: files["maps"] for key, files in models.items()},
+        results["metrics"],
+        [str(n) for n in names],
+        out["png"],
+        out["svg"],
+    )
     return build(
-        metrics_csv="results/metrics.csv",
+        metrics_csv=results["metrics"],
         comparison_png=out["png"],
-        model_figures={
-            f"{d}/{m}": {n: f"results/{d}/{m}/figures/{n}.png" for n in figure_names}
-            for d, m in pairs
-        },
-        data_figures={
-            f"{d}: samples": f"results/{d}/figures/samples.png" for d in study["datasets"]
-        },
-        histories={f"{d}/{m}": f"results/{d}/{m}/history.csv" for d, m in pairs},
-        datasets={d: f"results/{d}/data.npz" for d in study["datasets"]},
+        model_figures={key: dict(files["figures"]) for key, files in models.items()},
+        data_figures={f"{d}: samples": path for d, path in results["data_figures"].items()},
+        histories={key: files["history"] for key, files in models.items()},
+        datasets=dict(results["data"]),
         resource_files=resource_files,
         config=config,
         benchmarks_dir="benchmarks",
