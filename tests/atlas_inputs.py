@@ -20,8 +20,9 @@ def image_of(i: int, h: int, w: int, c: int) -> np.ndarray:
     for b, on in enumerate(bits):
         if on:
             flat[b] = 1.0
-    if c == 3:
-        flat[:, 0] *= 0.5 + (i % 2) * 0.5  # colour varies too
+    if c == 3:  # distinct channels: a grey rendering would fail the colour checks
+        flat[:, 1] *= 0.5
+        flat[:, 2] = 1.0 - flat[:, 2]
     return img
 
 

@@ -153,8 +153,11 @@ def browser():
 def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("atlas")
     files = write_inputs(root)
-    atlas.build(_pairs(files), root / "atlas.html")
-    return root / "atlas.html", files
+    pairs = _pairs(files)
+    other = write_inputs(root / "other", n_train=60, n_test=20, classes=3, channels=3)
+    pairs["rgb/vae"] = {k: other[k] for k in ("data", "latent", "maps")}
+    atlas.build(pairs, root / "atlas.html")
+    return root / "atlas.html", files, other
 
 
 def _open(browser, path: Path):
@@ -175,7 +178,7 @@ def _at(page, method: str, row: int) -> tuple[float, float]:
 
 
 def test_page_hover_select_hide_search_export(browser, built):
-    path, files = built
+    path, files, _ = built
     page, errors, requests = _open(browser, path)
 
     # Hover a known point (row 123: train, class 3) in the t-SNE map: label, index, image.
@@ -252,6 +255,33 @@ def test_page_hover_select_hide_search_export(browser, built):
     assert page.text_content("#hover-index") == "7"
     assert page.text_content("#hover-class") == "c7"
 
+    assert errors == []
+    assert all(u.startswith(("file://", "data:")) for u in requests), requests
+    page.close()
+
+
+def test_page_switches_dataset_and_model(browser, built):
+    path, _, other = built
+    page, errors, requests = _open(browser, path)
+    page.select_option("#pair", "rgb/vae")
+    assert page.is_hidden(f"#maps .pair[data-key='{KEY}']")
+    assert page.is_visible("#maps .pair[data-key='rgb/vae']")
+    assert page.locator("#legend button").count() == 3  # the other dataset's classes
+    page.wait_for_function("latentAtlas.pagePosition('rgb/vae', 'umap', 0).x > 0", timeout=30_000)
+    pos = page.evaluate("latentAtlas.pagePosition('rgb/vae', 'umap', 61)")  # test point 1
+    page.mouse.move(pos["x"] - 20, pos["y"] - 20)
+    page.mouse.move(pos["x"], pos["y"], steps=4)
+    page.wait_for_function("document.getElementById('hover-img').dataset.row == '61'")
+    assert page.text_content("#hover-split") == "test"
+    assert page.text_content("#hover-class") == "c1"
+    page.wait_for_function("document.getElementById('hover-img').dataset.image == '61'")
+    # A colour image: the canvas's centre pixel of cell (7, 7) has the image's RGB.
+    rgb = page.evaluate(
+        """() => { const c = document.getElementById('hover-img');
+        return Array.from(c.getContext('2d').getImageData(7 * 14 + 7, 7 * 14 + 7, 1, 1).data); }"""
+    )
+    expected = np.rint(other["images"][61].reshape(8, 8, 3)[7, 7] * 255)
+    np.testing.assert_allclose(rgb[:3], expected, atol=1)
     assert errors == []
     assert all(u.startswith(("file://", "data:")) for u in requests), requests
     page.close()

@@ -120,7 +120,7 @@ rule report:
 rule atlas:
     input:
         unpack(atlas_inputs),
-        code=package_code("data", "projections", "atlas"),
+        code=package_code("projections", "atlas"),
         templates=[
             str(
                 Path(workflow.basedir)
