@@ -266,7 +266,9 @@ def build(
         undefined=jinja2.StrictUndefined,
     )
     html = env.get_template("atlas.html.j2").render(
-        bokeh_js=Resources(mode="inline", components=["bokeh", "bokeh-gl"]).render_js(),
+        bokeh_js=Resources(
+            mode="inline", components=["bokeh", "bokeh-gl"] if backend == "webgl" else ["bokeh"]
+        ).render_js(),
         bokeh_script=script,
         pairs=[{"key": k, "div": divs[k]} for k in layouts],
         meta=meta,
