@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 import shutil
 from html.parser import HTMLParser
@@ -141,6 +142,17 @@ def test_report_renders_in_headless_chromium(study):
     assert all(u.startswith(("file://", "data:")) for u in requests), requests
 
 
+def test_workflow_writes_the_atlas_beside_the_report(study):
+    html = (study / "results/report/atlas.html").read_text()
+    meta = re.search(r'(?s)id="atlas-meta">(.*?)</script>', html).group(1)
+    keys = [m["key"] for m in json.loads(meta)]
+    assert keys == ["digits/ae32", "digits/vae"]
+    assert html.count('id="sheets:digits"') == 1  # images stored once for both models
+    assert "points:digits/vae" in html and "map:digits/ae32:umap" in html
+    assert (study / "benchmarks/atlas.tsv").is_file()
+    assert '<a href="atlas.html">' in (study / "results/report/index.html").read_text()
+
+
 def test_snakemake_report_has_captions(study):
     snakemake(study, "--configfile", "tiny.yaml", "--report", "snake-report.html", timeout=600)
     html = (study / "snake-report.html").read_text()
@@ -179,6 +191,7 @@ def test_changing_a_umap_parameter_reruns_only_umap_downstream(study):
         "model_metrics",
         "study_metrics",
         "report",
+        "atlas",
         "all",
     }, jobs
     for rule in ("project", "map_metrics", "plot_map"):

@@ -272,6 +272,7 @@ def all_targets():
     ]
     return [
         "results/report/index.html",
+        "results/report/atlas.html",
         "results/metrics.csv",
         *figures,
         *sweep_targets(),
@@ -382,3 +383,62 @@ def sweep_targets():
         for name in SWEEPS
         for f in ["summary.csv", *SWEEP_FIGURES]
     ]
+
+
+def model_results(dataset, model):
+    """One model's result files by name, filled in from the rules that write them: the
+    `results/{dataset}/{model}/...` layout lives in those rules' outputs only."""
+    fill = {"dataset": dataset, "model": model}
+    files = {
+        "data": expand(rules.normalise.output.data, **fill)[0],
+        "latent": expand(rules.encode.output.latent, **fill)[0],
+        "history": None,
+        "maps": {
+            method: expand(rules.project.output.projection, method=method, **fill)[0]
+            for method in config["study"]["methods"]
+        },
+        "figures": {},
+    }
+    if model == "none":  # a vectors dataset's own codes: mapped, not trained
+        return files
+    figure_outputs = {
+        **dict(rules.plot_model.output.items()),
+        "generated": rules.plot_generated.output.png,
+    }
+    files["history"] = expand(rules.train.output.history, **fill)[0]
+    files["figures"] = {
+        name: expand(figure_outputs[name], **fill)[0] for name in MODEL_FIGURES
+    }
+    return files
+
+
+def report_results():
+    """The report's files by name: the study table, each dataset's data and sample figure, and
+    each "dataset/model"'s results (model_results)."""
+    datasets = config["study"]["datasets"]
+    return {
+        "metrics": str(rules.study_metrics.output.table),
+        "data": {
+            d: expand(rules.normalise.output.data, dataset=d)[0] for d in datasets
+        },
+        "data_figures": {
+            d: expand(rules.plot_data.output.png, dataset=d)[0] for d in datasets
+        },
+        "models": atlas_pairs(),
+        "sweeps": {name: f"results/sweeps/{name}" for name in SWEEPS},
+    }
+
+
+def atlas_pairs():
+    """The atlas's inputs by name, per "dataset/model" of the study."""
+    return {f"{d}/{m}": model_results(d, m) for d, m in study_pairs()}
+
+
+def atlas_inputs(wildcards):
+    """Every file the atlas reads (the same files as atlas_pairs, flat, for the DAG)."""
+    pairs = atlas_pairs().values()
+    return {
+        "data": sorted({p["data"] for p in pairs}),
+        "latent": [p["latent"] for p in pairs],
+        "maps": [path for p in pairs for path in p["maps"].values()],
+    }

@@ -120,7 +120,40 @@ rule report:
         runtime=10,
     params:
         study=canonical(config["study"]),
-        pairs=study_pairs(),
-        model_figures=MODEL_FIGURES,
+        results=report_results(),
     script:
         "../scripts/report.py"
+
+
+rule atlas:
+    input:
+        unpack(atlas_inputs),
+        code=package_code("projections", "atlas"),
+        templates=[
+            str(
+                Path(workflow.basedir)
+                / f"workflow/scripts/latent_atlas/templates/{name}"
+            )
+            for name in ("atlas.html.j2", "atlas.js")
+        ],
+    output:
+        html=report(
+            "results/report/atlas.html",
+            caption="../report/atlas.rst",
+            category="Maps",
+            labels={"figure": "interactive atlas"},
+        ),
+    log:
+        "logs/atlas.log",
+    benchmark:
+        "benchmarks/atlas.tsv"
+    conda:
+        "../../envs/projection.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    params:
+        pairs=atlas_pairs(),
+    script:
+        "../scripts/atlas.py"

@@ -7,7 +7,7 @@ with rule_log(snakemake.log[0]):
     out = snakemake.output
     report.make(
         snakemake.params.study,
-        snakemake.params.model_figures,
+        snakemake.params.results,
         snakemake.config,
         snakemake.input.resources,
         snakemake.scriptdir,  # git commit of the workflow checkout

@@ -351,72 +351,64 @@ def build(
 
 
 def comparison(
-    study: Mapping[str, Sequence[str]],
+    maps: Mapping[str, Mapping[str, str]],
     metrics_csv: str | os.PathLike[str],
     class_names: Sequence[str] | Mapping[str, Sequence[str]],
     out_png: str | os.PathLike[str],
     out_svg: str | os.PathLike[str],
-    pairs: Sequence[Sequence[str]] | None = None,
 ) -> None:
-    """The methods side by side for each dataset/model, from the saved maps."""
+    """The methods side by side for each dataset/model, from the saved maps
+    (``maps``: "dataset/model" -> method -> projections parquet)."""
     from .plotting import comparison_figure, save
     from .projections import read_map
 
-    if pairs is None:
-        pairs = [(d, m) for d in study["datasets"] for m in study["models"]]
-    maps = {
-        (f"{d}/{m}", method): read_map(f"results/{d}/{m}/projections/{method}.parquet")[0]
-        for d, m in pairs
-        for method in study["methods"]
+    frames = {
+        (key, method): read_map(path)[0]
+        for key, by_method in maps.items()
+        for method, path in by_method.items()
     }
     tidy = pd.read_csv(metrics_csv)
     tidy["key"] = tidy["dataset"] + "/" + tidy["model"]
-    save(comparison_figure(maps, tidy, class_names), out_png, out_svg)
+    save(comparison_figure(frames, tidy, class_names), out_png, out_svg)
 
 
 def make(
     study: Mapping[str, Sequence[str]],
-    figure_names: Sequence[str],
+    results: Mapping,
     config: Mapping,
     resource_files: Sequence[str],
     workflow_dir: str | os.PathLike[str],
     out: Mapping[str, str],
-    pairs: Sequence[Sequence[str]] | None = None,
 ) -> dict:
     """The report rule: comparison figure, then the HTML, metrics.csv and summary.json.
 
-    ``pairs`` = (dataset, model) of the study (model `none` for vector datasets: mapped,
-    not trained, so no model figures).
+    ``results`` names every input file (the rule's ``report_results()``: "metrics", "data" and
+    "data_figures" per dataset, "models" per "dataset/model"), so the results layout is written
+    once, in the workflow's rules, not here. A vectors dataset's model `none` is mapped, not
+    trained: it has no history and no model figures.
     """
     from .io import load_npz
 
-    if pairs is None:
-        pairs = [(d, m) for d in study["datasets"] for m in study["models"]]
+    models = results["models"]
     names = {
-        d: [str(n) for n in load_npz(f"results/{d}/data.npz", ("class_names",))["class_names"]]
-        for d in study["datasets"]
+        d: [str(n) for n in load_npz(path, ("class_names",))["class_names"]]
+        for d, path in results["data"].items()
     }
     comparison(
-        study,
-        "results/metrics.csv",
-        {f"{d}/{m}": names[d] for d, m in pairs},
+        {key: files["maps"] for key, files in models.items()},
+        results["metrics"],
+        {key: names[key.split("/", 1)[0]] for key in models},
         out["png"],
         out["svg"],
-        pairs,
     )
-    trained = [(d, m) for d, m in pairs if m != "none"]
+    trained = {key: files for key, files in models.items() if files["history"]}
     return build(
-        metrics_csv="results/metrics.csv",
+        metrics_csv=results["metrics"],
         comparison_png=out["png"],
-        model_figures={
-            f"{d}/{m}": {n: f"results/{d}/{m}/figures/{n}.png" for n in figure_names}
-            for d, m in trained
-        },
-        data_figures={
-            f"{d}: samples": f"results/{d}/figures/samples.png" for d in study["datasets"]
-        },
-        histories={f"{d}/{m}": f"results/{d}/{m}/history.csv" for d, m in trained},
-        datasets={d: f"results/{d}/data.npz" for d in study["datasets"]},
+        model_figures={key: dict(files["figures"]) for key, files in trained.items()},
+        data_figures={f"{d}: samples": path for d, path in results["data_figures"].items()},
+        histories={key: files["history"] for key, files in trained.items()},
+        datasets=dict(results["data"]),
         resource_files=resource_files,
         config=config,
         benchmarks_dir="benchmarks",
@@ -425,7 +417,7 @@ def make(
         out_metrics=out["metrics"],
         out_summary=out["summary"],
         sweeps=[
-            sweep_summary.report_section(name, f"results/sweeps/{name}")
-            for name in study.get("sweeps") or []
+            sweep_summary.report_section(name, folder)
+            for name, folder in results.get("sweeps", {}).items()
         ],
     )

@@ -1,0 +1,141 @@
+"""The atlas's budgets: file size and time to interactive in headless Chromium, in one run.
+
+Opens an atlas (default: results/report/atlas.html of the default study, all 70,000 MNIST
+points; build it with `snakemake results/report/atlas.html`) from disk, offline, several
+times in a fresh browser page each, and measures:
+
+- size: the whole file and its parts (image sprite sheets, Bokeh's inlined JavaScript, the rest:
+  points of every map, page script), against the 25 MB budget;
+- ready: from navigation start until every map of the shown model is drawn (Bokeh's views
+  built and laid out), against the 3 s budget;
+- first hover: from navigation start until hovering a point has shown its image and class
+  (the page really answers, sprite sheet decoded), against the same 3 s budget;
+- selection: a box around 1/25 of the PCA map until the selection panel is updated.
+
+    .venv/bin/python bench/atlas.py [--atlas PATH] [--runs 3] [--chromium PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+SIZE_BUDGET_MB = 25.0
+TIME_BUDGET_S = 3.0
+
+
+def parts(html: str) -> dict[str, float]:
+    """Megabytes of the file by part."""
+
+    def mb(text: str) -> float:
+        return len(text.encode()) / 1e6
+
+    sheets = sum(mb(m) for m in re.findall(r'(?s)id="sheets:[^"]*">(.*?)</script>', html))
+    head = html.split("</head>", 1)[0]
+    library = sum(mb(m) for m in re.findall(r"(?s)<script[^>]*>(.*?)</script>", head))
+    total = mb(html)
+    return {
+        "total": total,
+        "sprite_sheets": sheets,
+        "bokeh_js": library,
+        "rest": total - sheets - library,
+    }
+
+
+def measure(browser, path: Path) -> dict[str, float]:
+    """One fresh page: ready, first hover and selection times."""
+    page = browser.new_page(viewport={"width": 1800, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    t0 = time.perf_counter()
+    page.goto(path.as_uri(), wait_until="commit")
+    page.wait_for_function(
+        "document.documentElement.dataset.atlasReady", timeout=120_000, polling=20
+    )
+    ready_ms = float(page.evaluate("document.documentElement.dataset.atlasReady"))
+    key = page.eval_on_selector("#pair", "s => s.value")
+    row = 12345
+    pos = page.evaluate(f"latentAtlas.pagePosition({key!r}, 'umap', {row})")
+    page.mouse.move(pos["x"] - 20, pos["y"] - 20)
+    page.mouse.move(pos["x"], pos["y"], steps=2)
+    page.wait_for_function(
+        "document.getElementById('hover-img').dataset.image !== undefined",
+        timeout=60_000,
+        polling=10,
+    )
+    hover_ms = float(page.evaluate("performance.now()"))
+    wall_hover = time.perf_counter() - t0
+    box = page.evaluate(
+        f"""() => {{ const m = Bokeh.documents[0].get_model_by_name('map:{key}:pca');
+        const v = Bokeh.index.find_one(m);
+        const b = v.canvas_view.el.getBoundingClientRect(), f = v.frame.bbox;
+        return {{x: b.left + f.left + f.width * 0.4, y: b.top + f.top + f.height * 0.4,
+                 w: f.width * 0.2, h: f.height * 0.2}}; }}"""
+    )
+    page.mouse.move(box["x"], box["y"])
+    t1 = time.perf_counter()
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["w"], box["y"] + box["h"], steps=3)
+    page.mouse.up()
+    page.wait_for_function("document.getElementById('sel-count').textContent !== '0'", polling=10)
+    selection_s = time.perf_counter() - t1
+    n_selected = int(page.text_content("#sel-count"))
+    page.close()
+    if errors:
+        raise SystemExit(f"page errors: {errors}")
+    return {
+        "ready_s": ready_ms / 1000,
+        "first_hover_s": hover_ms / 1000,
+        "first_hover_wall_s": wall_hover,
+        "selection_s": selection_s,
+        "selected": n_selected,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--atlas", default="results/report/atlas.html")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--chromium", default=shutil.which("chromium") or "chromium")
+    args = ap.parse_args()
+    path = Path(args.atlas).resolve()
+    if not path.is_file():
+        raise SystemExit(f"{path}: not found; build it with: snakemake results/report/atlas.html")
+    from playwright.sync_api import sync_playwright
+
+    size = parts(path.read_text())
+    points = json.loads(re.search(r'(?s)id="atlas-meta">(.*?)</script>', path.read_text()).group(1))
+    runs = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=args.chromium, args=["--headless", "--no-sandbox"]
+        )
+        for _ in range(args.runs):
+            runs.append(measure(browser, path))
+        browser.close()
+    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    print(f"atlas: {path} ({', '.join(m['key'] for m in points)})")
+    print(
+        f"size: {size['total']:.1f} MB = sprite sheets {size['sprite_sheets']:.1f} + Bokeh JS "
+        f"{size['bokeh_js']:.1f} + points and page {size['rest']:.1f}; "
+        f"budget {SIZE_BUDGET_MB:.0f} MB -> {size['total'] / SIZE_BUDGET_MB:.2f} of budget"
+    )
+    for name in ("ready_s", "first_hover_s"):
+        print(
+            f"{name}: median {med[name]:.2f} s of {args.runs} runs "
+            f"({', '.join(f'{r[name]:.2f}' for r in runs)}); "
+            f"budget {TIME_BUDGET_S:.0f} s -> {med[name] / TIME_BUDGET_S:.2f} of budget"
+        )
+    print(
+        f"box selection of {int(med['selected'])} points -> panel updated: "
+        f"median {med['selection_s']:.2f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()

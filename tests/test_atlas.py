@@ -1,0 +1,287 @@
+"""The interactive atlas: its data (unit tests) and the page, driven in headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from atlas_inputs import write_inputs
+from latent_atlas import atlas
+from latent_atlas.errors import AtlasError
+from latent_atlas.projections import write_map
+
+KEY = "syn/ae"
+
+
+def _pairs(files: dict) -> dict:
+    return {KEY: {k: files[k] for k in ("data", "latent", "maps")}}
+
+
+def _decode(uri: str) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
+
+
+@pytest.mark.parametrize(
+    ("shape", "channels", "expected"),
+    [([28, 28], None, (28, 28, 1)), ([8, 8, 3], 3, (8, 8, 3)), ([8, 8, 3], None, (8, 8, 3))],
+)
+def test_image_layout_grey_or_colour(shape, channels, expected):
+    data = {"image_shape": np.array(shape)}
+    if channels is not None:
+        data["channels"] = np.array(channels)
+    assert atlas.image_layout(data) == expected
+
+
+@pytest.mark.parametrize(
+    ("shape", "channels", "needle"),
+    [([8, 8, 3], 1, "disagrees"), ([8, 8, 4], None, "4 channels"), ([8], None, "neither")],
+)
+def test_image_layout_refuses_bad_shapes(shape, channels, needle):
+    data = {"image_shape": np.array(shape)}
+    if channels is not None:
+        data["channels"] = np.array(channels)
+    with pytest.raises(AtlasError, match=needle):
+        atlas.image_layout(data)
+
+
+@pytest.mark.parametrize("c", [1, 3])
+def test_sprite_sheets_hold_every_image_once_losslessly(c):
+    rng = np.random.default_rng(1)
+    shape = (70, 5, 6) if c == 1 else (70, 5, 6, 3)
+    images = rng.integers(0, 256, shape, dtype=np.uint8)
+    uris = atlas.sprite_sheets(images, per_sheet=32)
+    assert len(uris) == 3  # 32 + 32 + 6
+    for i in (0, 31, 32, 69):
+        sheet = _decode(uris[i // 32])
+        cell = i % 32
+        r, col = divmod(cell, atlas.SHEET_COLUMNS)
+        cell_pixels = sheet[r * 5 : (r + 1) * 5, col * 6 : (col + 1) * 6]
+        np.testing.assert_array_equal(cell_pixels, images[i])
+
+
+def test_points_align_maps_and_errors(tmp_path):
+    files = write_inputs(tmp_path, n_train=30, n_test=10)
+    maps = {m: pd.read_parquet(p) for m, p in files["maps"].items()}
+    with np.load(files["latent"]) as lat:
+        cols = atlas.points(maps, lat["recon_error_train"], lat["recon_error_test"])
+    np.testing.assert_allclose(cols["error"], files["errors"])
+    assert cols["split"].tolist() == [0] * 30 + [1] * 10
+    assert {"pca_x", "tsne_y", "umap_x"} <= set(cols)
+
+
+def test_points_refuse_maps_of_other_points(tmp_path):
+    files = write_inputs(tmp_path, n_train=30, n_test=10)
+    maps = {m: pd.read_parquet(p) for m, p in files["maps"].items()}
+    maps["umap"] = maps["umap"].iloc[::-1].reset_index(drop=True)
+    with pytest.raises(AtlasError, match="other points"):
+        atlas.points(maps, np.zeros(30), np.zeros(10))
+    with pytest.raises(AtlasError, match="rerun encode"):
+        atlas.points({"pca": maps["pca"]}, np.zeros(5), np.zeros(10))
+
+
+def test_build_is_one_offline_file_and_stores_images_once(tmp_path):
+    files = write_inputs(tmp_path, channels=3)
+    out = tmp_path / "atlas.html"
+    pairs = _pairs(files)
+    pairs["syn/other"] = pairs[KEY]  # a second model of the same dataset
+    facts = atlas.build(pairs, out)
+    html = out.read_text()
+    assert facts["bytes"] == len(html.encode()) and facts["points"] == 1000
+    markup = re.sub(r"(?s)<script[^>]*>.*?</script>", "", html)  # Bokeh's code names URLs
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", markup), "external resource"
+    assert not re.search(r"<script[^>]*\bsrc=", html), "script loaded from a file or host"
+    assert html.count('id="sheets:syn"') == 1  # one image store per dataset, not per model
+    sheets = re.search(r'(?s)id="sheets:syn">(.*?)</script>', html).group(1)
+    assert len(json.loads(sheets)) == 1  # 500 images: one sheet
+    assert sheets.count("data:image/png;base64,") == 1
+    assert "Bokeh" in html and '"output_backend":"webgl"' not in html  # canvas: see build
+
+
+def test_build_can_draw_with_webgl(tmp_path):
+    files = write_inputs(tmp_path, n_train=20, n_test=5)
+    atlas.build(_pairs(files), tmp_path / "atlas.html", backend="webgl")
+    assert "webgl" in (tmp_path / "atlas.html").read_text()
+
+
+def test_build_names_a_damaged_map(tmp_path):
+    files = write_inputs(tmp_path, n_train=20, n_test=5)
+    Path(files["maps"]["tsne"]).write_bytes(b"not parquet")
+    with pytest.raises(AtlasError, match=r"tsne\.parquet"):
+        atlas.build(_pairs(files), tmp_path / "atlas.html")
+    assert not (tmp_path / "atlas.html").exists()
+
+
+def test_build_refuses_labels_beyond_class_names(tmp_path):
+    files = write_inputs(tmp_path, n_train=20, n_test=5, classes=4)
+    frame = pd.read_parquet(files["maps"]["pca"])
+    frame.loc[0, "label"] = 7
+    write_map(frame, {}, files["maps"]["pca"])
+    for m in ("tsne", "umap"):
+        write_map(frame, {}, files["maps"][m])
+    with pytest.raises(AtlasError, match="beyond class_names"):
+        atlas.build(_pairs(files), tmp_path / "atlas.html")
+
+
+# --- the page in a real browser --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=chromium,
+            args=["--headless", "--no-sandbox", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("atlas")
+    files = write_inputs(root)
+    pairs = _pairs(files)
+    other = write_inputs(root / "other", n_train=60, n_test=20, classes=3, channels=3)
+    pairs["rgb/vae"] = {k: other[k] for k in ("data", "latent", "maps")}
+    atlas.build(pairs, root / "atlas.html")
+    return root / "atlas.html", files, other
+
+
+def _open(browser, path: Path):
+    page = browser.new_page(viewport={"width": 1800, "height": 800}, accept_downloads=True)
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(path.as_uri(), wait_until="load")
+    page.wait_for_function("document.documentElement.dataset.atlasReady", timeout=60_000)
+    return page, errors, requests
+
+
+def _at(page, method: str, row: int) -> tuple[float, float]:
+    pos = page.evaluate(f"latentAtlas.pagePosition({KEY!r}, {method!r}, {row})")
+    return pos["x"], pos["y"]
+
+
+def test_page_hover_select_hide_search_export(browser, built):
+    path, files, _ = built
+    page, errors, requests = _open(browser, path)
+
+    # Hover a known point (row 123: train, class 3) in the t-SNE map: label, index, image.
+    row = 123
+    x, y = _at(page, "tsne", row)
+    page.mouse.move(x - 30, y - 30)
+    page.mouse.move(x, y, steps=4)
+    page.wait_for_function(f"document.getElementById('hover-img').dataset.row == '{row}'")
+    assert page.text_content("#hover-class") == "c3"
+    assert page.text_content("#hover-split") == "train"
+    assert page.text_content("#hover-index") == "123"
+    assert page.text_content("#hover-error") == f"{files['errors'][row]:.4f}"
+    page.wait_for_function("document.getElementById('hover-img').dataset.image == '123'")
+    # The 112 px canvas shows the 8x8 image: the centre of each 14 px cell is that pixel.
+    shown = np.array(
+        page.evaluate(
+            """() => { const c = document.getElementById('hover-img');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            const out = []; for (let r = 0; r < 8; r++) for (let k = 0; k < 8; k++)
+              out.push(d[((r * 14 + 7) * c.width + k * 14 + 7) * 4]); return out; }"""
+        )
+    )
+    expected = np.rint(files["images"][row] * 255)
+    np.testing.assert_allclose(shown, expected, atol=1)
+
+    # Box-select class 0's cluster in the PCA map: exactly its points light up in t-SNE.
+    cls0 = np.flatnonzero(files["labels"] == 0)
+    xs, ys = zip(*(_at(page, "pca", int(i)) for i in cls0), strict=True)
+    page.mouse.move(min(xs) - 6, min(ys) - 6)
+    page.mouse.down()
+    page.mouse.move(max(xs) + 6, max(ys) + 6, steps=6)
+    page.mouse.up()
+    page.wait_for_function(f"document.getElementById('sel-count').textContent == '{len(cls0)}'")
+    lit = page.evaluate(
+        f"""() => {{ const r = Bokeh.documents[0].get_model_by_name('points:{KEY}:tsne');
+        const drawn = new Set(r.view.filter.indices);  // the t-SNE map's drawn, selected rows
+        return r.data_source.selected.indices.filter((i) => drawn.has(i)).length; }}"""
+    )
+    assert lit == len(cls0)
+    assert sorted(page.evaluate(f"latentAtlas.selection({KEY!r})")) == cls0.tolist()
+    assert page.inner_text("#sel-classes").split() == ["c0", str(len(cls0))]
+    assert page.locator("#sel-grid canvas").count() == len(cls0)
+
+    # Export the selection as CSV.
+    with page.expect_download() as dl:
+        page.click("#export")
+    table = pd.read_csv(dl.value.path())
+    assert len(table) == len(cls0) and set(table["class"].astype(str)) == {"c0"}
+    assert {"split", "index", "recon_error", "pca_x", "tsne_y", "umap_x"} <= set(table.columns)
+
+    # Hide class 3 from the legend: it leaves every map (one row filter shared by the maps).
+    page.click("#legend button[data-label='3']")
+    page.wait_for_selector("#legend button.off[data-label='3']")
+    drawn = page.evaluate(
+        f"""() => ['pca', 'tsne', 'umap'].map((m) => {{
+        const r = Bokeh.documents[0].get_model_by_name('points:{KEY}:' + m);
+        const label = r.data_source.data.label;
+        return [r.view.filter.indices.length,
+                Array.from(r.view.filter.indices).filter((i) => label[i] == 3).length]; }})"""
+    )
+    n3 = int((files["labels"] == 3).sum())
+    assert drawn == [[len(files["labels"]) - n3, 0]] * 3
+    x, y = _at(page, "umap", row)  # row 123 is class 3: hovering it shows nothing now
+    page.mouse.move(x, y)
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.getElementById('hover-img').dataset.row") != str(row)
+
+    # Search a test point by index: selected in every map, shown in the point panel.
+    page.select_option("#search-split", "test")
+    page.fill("#search-index", "7")
+    page.click("#search button")
+    page.wait_for_function("document.getElementById('sel-count').textContent == '1'")
+    assert page.text_content("#hover-split") == "test"
+    assert page.text_content("#hover-index") == "7"
+    assert page.text_content("#hover-class") == "c7"
+
+    assert errors == []
+    assert all(u.startswith(("file://", "data:")) for u in requests), requests
+    page.close()
+
+
+def test_page_switches_dataset_and_model(browser, built):
+    path, _, other = built
+    page, errors, requests = _open(browser, path)
+    page.select_option("#pair", "rgb/vae")
+    assert page.is_hidden(f"#maps .pair[data-key='{KEY}']")
+    assert page.is_visible("#maps .pair[data-key='rgb/vae']")
+    assert page.locator("#legend button").count() == 3  # the other dataset's classes
+    page.wait_for_function("latentAtlas.pagePosition('rgb/vae', 'umap', 0).x > 0", timeout=30_000)
+    pos = page.evaluate("latentAtlas.pagePosition('rgb/vae', 'umap', 61)")  # test point 1
+    page.mouse.move(pos["x"] - 20, pos["y"] - 20)
+    page.mouse.move(pos["x"], pos["y"], steps=4)
+    page.wait_for_function("document.getElementById('hover-img').dataset.row == '61'")
+    assert page.text_content("#hover-split") == "test"
+    assert page.text_content("#hover-class") == "c1"
+    page.wait_for_function("document.getElementById('hover-img').dataset.image == '61'")
+    # A colour image: the canvas's centre pixel of cell (7, 7) has the image's RGB.
+    rgb = page.evaluate(
+        """() => { const c = document.getElementById('hover-img');
+        return Array.from(c.getContext('2d').getImageData(7 * 14 + 7, 7 * 14 + 7, 1, 1).data); }"""
+    )
+    expected = np.rint(other["images"][61].reshape(8, 8, 3)[7, 7] * 255)
+    np.testing.assert_allclose(rgb[:3], expected, atol=1)
+    assert errors == []
+    assert all(u.startswith(("file://", "data:")) for u in requests), requests
+    page.close()

@@ -1,0 +1,290 @@
+"""The interactive atlas: one offline HTML file to explore every point of every map.
+
+Bokeh draws the maps (HTML canvas or WebGL; its JavaScript inlined, so the file opens from a USB
+stick): one shared ``ColumnDataSource`` per dataset x model links the selection across its maps.
+Bokeh has no way to show an image per point from a compact store, nor a selection panel,
+search, CSV export, or a legend that hides a class from several maps without one renderer per
+class (slow at 70,000 points), so a small script of our own (``templates/atlas.js``) does
+those. The images are stored once per dataset as PNG sprite sheets (data: URIs, decoded only
+when a point of that sheet is shown).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import AtlasError
+from .io import atomic_open, load_npz
+
+PER_SHEET = 4096  # images per sprite sheet: a 64 x 64 grid (1,792 px square for MNIST)
+SHEET_COLUMNS = 64
+# matplotlib's tab10, then tab20's light shades: 20 distinguishable classes
+PALETTE = [
+    *("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"),
+    *("#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"),
+    *("#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5"),
+    *("#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5"),
+]
+METHOD_TITLES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def image_layout(data: Mapping[str, np.ndarray]) -> tuple[int, int, int]:
+    """(height, width, channels) of a dataset's images: grey when ``channels`` is absent or 1."""
+    shape = tuple(int(s) for s in np.asarray(data["image_shape"]).ravel())
+    channels = int(np.asarray(data["channels"]).ravel()[0]) if "channels" in data else None
+    if len(shape) == 3:
+        channels = shape[2] if channels is None else channels
+        if channels != shape[2]:
+            raise AtlasError(f"data.npz: image_shape {shape} disagrees with channels={channels}")
+    elif len(shape) != 2:
+        raise AtlasError(f"data.npz: image_shape {shape} is neither (h, w) nor (h, w, c)")
+    channels = 1 if channels is None else channels
+    if channels not in (1, 3):
+        raise AtlasError(f"data.npz: {channels} channels; the atlas shows grey (1) or RGB (3)")
+    return shape[0], shape[1], channels
+
+
+def images_uint8(data: Mapping[str, np.ndarray]) -> np.ndarray:
+    """All images, train then test, as uint8 (n, h, w) or (n, h, w, 3) from the [0, 1] floats."""
+    h, w, c = image_layout(data)
+    x = np.concatenate([data["x_train"], data["x_test"]])
+    if x.shape[1] != h * w * c:
+        raise AtlasError(
+            f"data.npz: {x.shape[1]} features per image, but image_shape says {h}x{w}x{c}"
+        )
+    shape = (len(x), h, w) if c == 1 else (len(x), h, w, c)
+    return np.rint(np.clip(x, 0.0, 1.0) * 255).astype(np.uint8).reshape(shape)
+
+
+def sprite_sheets(images: np.ndarray, per_sheet: int = PER_SHEET) -> list[str]:
+    """Images tiled into PNG sheets of ``SHEET_COLUMNS`` columns, as data: URIs.
+
+    Image ``i`` is cell ``i % per_sheet`` (row-major) of sheet ``i // per_sheet``. PNG keeps the
+    real pixels (lossless) at about 1.3 bits per MNIST pixel; smaller sheets keep the decoded
+    size of one sheet small and let the browser decode only the sheets a user points at.
+    """
+    from PIL import Image
+
+    h, w = images.shape[1:3]
+    uris = []
+    for start in range(0, len(images), per_sheet):
+        chunk = images[start : start + per_sheet]
+        rows = -(-len(chunk) // SHEET_COLUMNS)
+        pad = rows * SHEET_COLUMNS - len(chunk)
+        if pad:
+            chunk = np.concatenate([chunk, np.zeros((pad, *chunk.shape[1:]), np.uint8)])
+        grid = chunk.reshape(rows, SHEET_COLUMNS, h, w, *chunk.shape[3:])
+        sheet = grid.swapaxes(1, 2).reshape(rows * h, SHEET_COLUMNS * w, *chunk.shape[3:])
+        buf = io.BytesIO()
+        Image.fromarray(sheet).save(buf, "PNG", compress_level=6)
+        uris.append("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode())
+    return uris
+
+
+def points(
+    maps: Mapping[str, pd.DataFrame], errors_train: np.ndarray, errors_test: np.ndarray
+) -> dict[str, np.ndarray]:
+    """One row per point, the columns of every map side by side (the linked-selection source)."""
+    first_method, first = next(iter(maps.items()))
+    for method, frame in maps.items():
+        same = len(frame) == len(first) and (
+            np.array_equal(frame["index"].to_numpy(), first["index"].to_numpy())
+            and np.array_equal(frame["split"].astype(str), first["split"].astype(str))
+        )
+        if not same:
+            raise AtlasError(
+                f"map {method} holds other points than map {first_method}; rerun the project "
+                "rule for both (snakemake --forcerun project)"
+            )
+    split = (first["split"].astype(str) == "test").to_numpy()
+    index = first["index"].to_numpy().astype(np.int64)
+    n_err = np.where(split, len(errors_test), len(errors_train))
+    if (index < 0).any() or (index >= n_err).any():
+        raise AtlasError(
+            "the maps index points beyond latent.npz's reconstruction errors; rerun encode "
+            "and project (they come from different runs)"
+        )
+    err = np.empty(len(index), np.float32)
+    err[~split] = errors_train[index[~split]]
+    err[split] = errors_test[index[split]]
+    cols: dict[str, np.ndarray] = {
+        "label": first["label"].to_numpy().astype(np.int32),
+        "split": split.astype(np.int32),
+        "index": index.astype(np.int32),
+        "error": err.astype(np.float32),
+    }
+    for method, frame in maps.items():
+        cols[f"{method}_x"] = frame["x"].to_numpy().astype(np.float32)
+        cols[f"{method}_y"] = frame["y"].to_numpy().astype(np.float32)
+    return cols
+
+
+def pair_layout(
+    key: str,
+    cols: Mapping[str, np.ndarray],
+    methods: Sequence[str],
+    names: Sequence[str],
+    backend: str = "canvas",
+) -> Any:
+    """The maps of one dataset x model side by side: one renderer per map, all on one source
+    (selection in one map lights up the same rows in the others) and one shared row filter
+    (the page's legend hides a class from every map by changing it).
+
+    One renderer per map, not per class: Bokeh's start-up and selection cost grow with the
+    number of renderers (30 per-class renderers took 3x longer to draw 70,000 points).
+    """
+    from bokeh.layouts import row
+    from bokeh.models import (
+        CDSView,
+        ColumnDataSource,
+        CustomJS,
+        HoverTool,
+        IndexFilter,
+        LinearColorMapper,
+    )
+    from bokeh.plotting import figure
+
+    source = ColumnDataSource(data=dict(cols), name=f"points:{key}")
+    n = len(cols["label"])
+    shown = IndexFilter(np.arange(n, dtype=np.int32), name=f"shown:{key}")
+    colors = LinearColorMapper(
+        palette=[PALETTE[i % len(PALETTE)] for i in range(max(len(names), 1))],
+        low=-0.5,
+        high=len(names) - 0.5,
+    )
+    size = 2.5 if n > 20_000 else 5
+    plots = []
+    for method in methods:
+        p = figure(
+            title=METHOD_TITLES.get(method, method),
+            width=430,
+            height=430,
+            output_backend=backend,
+            tools="pan,wheel_zoom,box_select,lasso_select,reset",
+            active_drag="box_select",
+            active_scroll="wheel_zoom",
+            name=f"map:{key}:{method}",
+        )
+        p.toolbar.logo = None
+        p.axis.visible = False
+        p.grid.visible = False
+        r = p.scatter(
+            f"{method}_x",
+            f"{method}_y",
+            source=source,
+            view=CDSView(filter=shown),
+            size=size,
+            fill_color={"field": "label", "transform": colors},
+            line_color=None,
+            fill_alpha=0.7,
+            nonselection_fill_alpha=0.05,
+            selection_fill_alpha=0.9,
+            name=f"points:{key}:{method}",
+        )
+        p.add_tools(
+            HoverTool(
+                tooltips=None,
+                renderers=[r],
+                callback=CustomJS(
+                    args={"plot": p, "key": key},
+                    code="window.latentAtlas && latentAtlas.hover(key, plot, cb_data)",
+                ),
+            )
+        )
+        plots.append(p)
+    source.selected.js_on_change(
+        "indices",
+        CustomJS(args={"key": key}, code="window.latentAtlas && latentAtlas.selected(key)"),
+    )
+    return row(*plots, name=f"pair:{key}")
+
+
+def build(
+    pairs: Mapping[str, Mapping],
+    out_html: str | os.PathLike[str],
+    backend: str = "canvas",
+) -> dict:
+    """Write the atlas of every dataset x model; return its size facts.
+
+    ``backend`` is Bokeh's ``output_backend``: "canvas" by default because headless Chromium
+    without a GPU emulates WebGL on the CPU, where 3 x 70,000 points took 5.8 s to first draw
+    against 1.2 s on a canvas (measured here); "webgl" pans faster where a GPU draws.
+
+    ``pairs`` maps "dataset/model" to its files by name: ``data`` (data.npz), ``latent``
+    (latent.npz) and ``maps`` (method -> projections parquet), as the rule lists them.
+    """
+    import jinja2
+    from bokeh.embed import components
+    from bokeh.resources import Resources
+
+    from .projections import read_map
+
+    if not pairs:
+        raise AtlasError("the atlas needs at least one dataset x model (study.models is empty?)")
+    layouts, meta, sheets, facts = {}, [], {}, {"points": 0}
+    for key, files in pairs.items():
+        dataset = key.split("/", 1)[0]
+        data = load_npz(files["data"], ("x_train", "x_test", "image_shape", "class_names"))
+        latent = load_npz(files["latent"], ("recon_error_train", "recon_error_test"))
+        if not files["maps"]:
+            raise AtlasError(f"{key}: no maps to show (study.methods is empty?)")
+        maps = {m: read_map(p)[0] for m, p in files["maps"].items()}
+        cols = points(maps, latent["recon_error_train"], latent["recon_error_test"])
+        names = [str(n) for n in data["class_names"]]
+        if cols["label"].size and cols["label"].max() >= len(names):
+            raise AtlasError(f"{key}: a map has class {cols['label'].max()} beyond class_names")
+        h, w, c = image_layout(data)
+        if dataset not in sheets:
+            sheets[dataset] = sprite_sheets(images_uint8(data))
+        layouts[key] = pair_layout(key, cols, list(maps), names, backend)
+        meta.append(
+            {
+                "key": key,
+                "dataset": dataset,
+                "methods": list(maps),
+                "classes": names,
+                "colors": [PALETTE[i % len(PALETTE)] for i in range(len(names))],
+                "n_train": len(data["x_train"]),
+                "image": {"h": h, "w": w, "c": c, "per_sheet": PER_SHEET, "cols": SHEET_COLUMNS},
+            }
+        )
+        facts["points"] += len(cols["label"])
+    script, divs = components(layouts)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    html = env.get_template("atlas.html.j2").render(
+        bokeh_js=Resources(
+            mode="inline", components=["bokeh", "bokeh-gl"] if backend == "webgl" else ["bokeh"]
+        ).render_js(),
+        bokeh_script=script,
+        pairs=[{"key": k, "div": divs[k]} for k in layouts],
+        meta=meta,
+        sheets=sheets,
+        atlas_js=(TEMPLATES / "atlas.js").read_text(),
+    )
+    with atomic_open(out_html, "w") as fh:
+        fh.write(html)
+    facts["bytes"] = len(html.encode())
+    facts["sprite_bytes"] = sum(len(u) for s in sheets.values() for u in s)
+    return facts
+
+
+def main(pairs: Mapping[str, Mapping], out_html: str | os.PathLike[str]) -> None:
+    """The atlas rule: build and log what went into the file."""
+    import logging
+
+    facts = build(pairs, out_html)
+    logging.getLogger(__name__).info("atlas: %s", json.dumps(facts))
