@@ -29,7 +29,32 @@ def as_cli(value: object) -> object:
 def test_config_files_given_as_strings_come_back_identical(path: Path):
     cfg = yaml.safe_load(path.read_text())
     assert coerce_to_schema(cfg, SCHEMA) == cfg  # typed values are left alone
-    assert coerce_to_schema(as_cli(cfg), SCHEMA) == cfg  # strings become those same values
+    coerced = coerce_to_schema(as_cli(cfg), SCHEMA)
+    # a sweep's grid takes values of any field, typed when the sweep is expanded (below)
+    coerced.pop("sweeps", None)
+    assert coerced == {k: v for k, v in cfg.items() if k != "sweeps"}
+
+
+def test_sweep_grid_given_as_strings_expands_to_the_same_models():
+    from latent_atlas import sweeps
+
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    cfg["study"]["sweeps"] = ["latent"]
+    cfg["sweeps"]["latent"]["grid"]["methods.umap.min_dist"] = [0.1, 0.3]
+    full = coerce_to_schema(cfg, SCHEMA)
+    typed = sweeps.expand(_with_defaults(full), SCHEMA)["latent"]
+    text = sweeps.expand(_with_defaults(coerce_to_schema(as_cli(cfg), SCHEMA)), SCHEMA)
+    assert text["latent"].points == typed.points
+    assert "ae32-latent_dim8-seed2" in typed.models
+
+
+def _with_defaults(cfg: dict) -> dict:
+    """The config as the Snakefile sees it after validate(set_default=True)."""
+    from snakemake.utils import validate
+
+    cfg = json.loads(json.dumps(cfg))
+    validate(cfg, str(REPO / "workflow/schemas/config.schema.yaml"), set_default=True)
+    return cfg
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .configuration import coerce_to_schema
 from .errors import AtlasError
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
@@ -152,6 +153,18 @@ def _validate(instance: Any, schema: Mapping, what: str) -> None:
         raise AtlasError(f"config: {what}: {where}: {e.message}")
 
 
+def _field_schema(key: str, schema: Mapping) -> Mapping:
+    """The schema of a grid key's values: `--config` hands them over as strings, and only
+    here (not in the grid's own schema, which takes any value) is their type known."""
+    props = schema["properties"]
+    if key == PROJECTION_SEED:
+        return props["projection"]["properties"]["seed"]
+    if key.startswith("methods."):
+        _, method, param = key.split(".", 2)
+        return props["methods"]["properties"][method]["properties"][param]
+    return props["models"]["additionalProperties"]["properties"][key]
+
+
 def expand_sweep(name: str, sweep: Mapping, config: Mapping, schema: Mapping) -> Sweep:
     """Expand one sweep; every bad key or value is an error naming the sweep and the key."""
     base = sweep["base"]
@@ -162,6 +175,7 @@ def expand_sweep(name: str, sweep: Mapping, config: Mapping, schema: Mapping) ->
         )
     grid = dict(sweep["grid"])
     _check_keys(name, grid, base, schema)
+    grid = {k: [coerce_to_schema(v, _field_schema(k, schema)) for v in grid[k]] for k in grid}
     fields = set(model_fields(schema))
     study = config["study"]
     methods = list(sweep.get("methods") or study["methods"])
