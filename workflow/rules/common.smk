@@ -205,8 +205,12 @@ def report_results():
     datasets = config["study"]["datasets"]
     return {
         "metrics": str(rules.study_metrics.output.table),
-        "data": {d: expand(rules.normalise.output.data, dataset=d)[0] for d in datasets},
-        "data_figures": {d: expand(rules.plot_data.output.png, dataset=d)[0] for d in datasets},
+        "data": {
+            d: expand(rules.normalise.output.data, dataset=d)[0] for d in datasets
+        },
+        "data_figures": {
+            d: expand(rules.plot_data.output.png, dataset=d)[0] for d in datasets
+        },
         "models": atlas_pairs(),
     }
 
