@@ -14,6 +14,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import byod
 import pytest
 from conftest import REPO, snakemake
 
@@ -79,6 +80,35 @@ def test_the_docs_show_the_commands_we_expect():
         assert any(needle in c for c in shown), needle
 
 
+# Inputs the README's "Your own data" examples point at, built small (tests/byod.py).
+USER_DATA = {
+    "~/data/fashion-mnist": byod.make_idx_gz,
+    "data/cifar10.npz": byod.make_rgb_npz,
+    "data/photos": byod.make_png_folder,
+    "data/embeddings.parquet": byod.make_vectors,
+}
+
+
+def _user_world(wd: Path, argv: list[str]) -> dict[str, str]:
+    """Build what a command refers to: the example data sets (under a scratch HOME for `~`) and
+    a config file the README shows as a YAML block right after naming it."""
+    home = wd / "home"
+    for where, build in USER_DATA.items():
+        path = home / where[2:] if where.startswith("~/") else wd / where
+        if not path.exists():
+            build(path)
+    if "--configfile" in argv:
+        name = argv[argv.index("--configfile") + 1]
+        if not (wd / name).exists():
+            readme = (REPO / "README.md").read_text()
+            after = readme[readme.index(f"--configfile {name}") :]
+            block = re.search(r"```yaml\n(.*?)```", after, flags=re.S)
+            assert block, f"README names {name} but shows no YAML block for it"
+            text = re.sub(r"\n\s*sha256: \{.*?\}.*", "", block.group(1))  # placeholder pin
+            (wd / name).write_text(text)
+    return {"HOME": str(home)}
+
+
 @pytest.mark.parametrize(
     "command",
     [c for c in COMMANDS if _SNAKEMAKE.match(c[1]) and "--report" not in c[1]],
@@ -88,7 +118,8 @@ def test_snakemake_command_plans(workflow_dir: Path, command: tuple[str, str]):
     argv = _argv(command[1])
     if "conda" in argv and shutil.which("conda") is None:
         pytest.skip("needs conda on PATH (--sdm conda)")
-    proc = snakemake(workflow_dir, *argv, "-n", timeout=300)
+    env = _user_world(workflow_dir, argv)
+    proc = snakemake(workflow_dir, *argv, "-n", timeout=300, env=env)
     out = proc.stdout + proc.stderr
     assert "Job stats" in out or "Nothing to be done" in out, out[-3000:]
 

@@ -205,12 +205,14 @@ def map_metric_params():
 
 
 def model_metric_tables(wildcards):
-    """Per-method metric tables of one model, plus its reference rows."""
+    """Per-method metric tables of one model, plus its reference rows and its uses (not for a
+    vectors dataset's `none`: no model, so nothing to compress, hold out or generate with)."""
+    uses = [] if wildcards.model == "none" else ["uses"]
     return expand(
         "results/{dataset}/{model}/metrics/{method}.csv",
         dataset=wildcards.dataset,
         model=wildcards.model,
-        method=[*config["study"]["methods"], "reference", "uses"],
+        method=[*config["study"]["methods"], "reference", *uses],
     )
 
 
