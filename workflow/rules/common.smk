@@ -93,6 +93,8 @@ def neighbors_params():
             "k": k,
             "max_points": config["projection"]["max_points"],
             "seed": config["projection"]["seed"],
+            "exact_max_points": config["projection"]["knn_exact_max_points"],
+            "recall_sample": config["projection"]["knn_recall_sample"],
         }
     )
 
@@ -101,7 +103,13 @@ def map_metric_params():
     """The settings a map's metrics depend on (not the pixel reference: it has its own rule)."""
     m = config["metrics"]
     keys = ["knn_k", "trustworthiness_points", "trustworthiness_k", "silhouette_sample"]
-    return canonical({**{k: m[k] for k in keys}, "seed": config["projection"]["seed"]})
+    return canonical(
+        {
+            **{k: m[k] for k in keys},
+            "seed": config["projection"]["seed"],
+            "exact_max_points": config["projection"]["knn_exact_max_points"],
+        }
+    )
 
 
 def model_metric_tables(wildcards):

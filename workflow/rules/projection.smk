@@ -5,7 +5,7 @@
 rule neighbors:
     input:
         latent=rules.encode.output.latent,
-        code=package_code("neighbors"),
+        code=package_code("neighbors", "projections"),
     output:
         graph="results/{dataset}/{model}/neighbors.npz",
     log:
@@ -20,6 +20,7 @@ rule neighbors:
         runtime=20,
     params:
         graph=neighbors_params(),
+        numba_cache_dir=config["projection"]["numba_cache_dir"],
     script:
         "../scripts/neighbors.py"
 
