@@ -9,7 +9,6 @@ and numba compilation excluded: each process first runs its step on 3,000 points
 and the exponents b of seconds ~ n^b and RSS ~ n^b fitted on log-log (least squares); then
 what --extrapolate points would cost by that fit.
 
-
     nice -n 10 .venv/bin/python bench/scale.py [--sizes 70000 140000 280000]
 """
 
