@@ -112,6 +112,13 @@ def map_metric_params():
     )
 
 
+def pixel_reference_input(wildcards):
+    """The dataset's raw-pixel k-NN table, if the study reports it (computed once per dataset)."""
+    if not config["metrics"]["pixels_reference"]:
+        return {}
+    return {"pixels": f"results/{wildcards.dataset}/pixels_reference.csv"}
+
+
 def model_metric_tables(wildcards):
     """Per-method metric tables of one model, plus its reference rows."""
     return expand(

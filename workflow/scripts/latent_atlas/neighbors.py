@@ -40,6 +40,25 @@ def stratified_subsample(labels: np.ndarray, n: int | None, seed: int) -> np.nda
     return np.sort(keep)
 
 
+def map_points(
+    y_train: np.ndarray, y_test: np.ndarray, cap: int | None, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The train and test rows a study maps: all, or ``cap`` in the train/test proportion.
+
+    Depends on the labels only, so every model of a dataset (and the pixel reference) maps the
+    same points.
+    """
+    n_train, n_test = len(y_train), len(y_test)
+    keep_train = keep_test = None
+    if cap is not None and cap < n_train + n_test:  # keep the train/test proportion
+        keep_test = max(10, round(cap * n_test / (n_train + n_test)))
+        keep_train = cap - keep_test
+    return (
+        stratified_subsample(y_train, keep_train, seed),
+        stratified_subsample(y_test, keep_test, seed),
+    )
+
+
 def knn_graph(
     z_train: np.ndarray, z_test: np.ndarray, k: int, threads: int
 ) -> dict[str, np.ndarray]:
@@ -155,14 +174,9 @@ def build(
     out_path: str | os.PathLike[str],
 ) -> dict[str, np.ndarray]:
     """Subsample (optional, stratified, seeded) and write the shared neighbour graph."""
-    n_train, n_test = len(latent["y_train"]), len(latent["y_test"])
-    keep_train = keep_test = None
-    cap = params["max_points"]
-    if cap is not None and cap < n_train + n_test:  # keep the train/test proportion
-        keep_test = max(10, round(cap * n_test / (n_train + n_test)))
-        keep_train = cap - keep_test
-    train_index = stratified_subsample(latent["y_train"], keep_train, params["seed"])
-    test_index = stratified_subsample(latent["y_test"], keep_test, params["seed"])
+    train_index, test_index = map_points(
+        latent["y_train"], latent["y_test"], params["max_points"], params["seed"]
+    )
     z_train, z_test = latent["z_train"][train_index], latent["z_test"][test_index]
     exact_max = params.get("exact_max_points", EXACT_MAX_POINTS)
     sample = params.get("recall_sample", RECALL_SAMPLE)
