@@ -192,6 +192,8 @@ def neighbors_params(wildcards=None):
             "k": k,
             "max_points": config["projection"]["max_points"],
             "seed": config["projection"]["seed"],
+            "exact_max_points": config["projection"]["knn_exact_max_points"],
+            "recall_sample": config["projection"]["knn_recall_sample"],
         }
     )
 
@@ -201,7 +203,20 @@ def map_metric_params():
     m = config["metrics"]
     keys = ["knn_k", "trustworthiness_points", "trustworthiness_k", "silhouette_sample"]
     keys += ["structure_points", "structure_pairs"]
-    return canonical({**{k: m[k] for k in keys}, "seed": config["projection"]["seed"]})
+    return canonical(
+        {
+            **{k: m[k] for k in keys},
+            "seed": config["projection"]["seed"],
+            "exact_max_points": config["projection"]["knn_exact_max_points"],
+        }
+    )
+
+
+def pixel_reference_input(wildcards):
+    """The dataset's raw-pixel k-NN table, if the study reports it (computed once per dataset)."""
+    if not config["metrics"]["pixels_reference"]:
+        return {}
+    return {"pixels": f"results/{wildcards.dataset}/pixels_reference.csv"}
 
 
 def model_metric_tables(wildcards):

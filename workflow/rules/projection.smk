@@ -5,7 +5,7 @@
 rule neighbors:
     input:
         latent=rules.encode.output.latent,
-        code=package_code("neighbors"),
+        code=package_code("neighbors", "projections"),
     output:
         graph="results/{dataset}/{model}/neighbors.npz",
     log:
@@ -20,6 +20,7 @@ rule neighbors:
         runtime=20,
     params:
         graph=neighbors_params,
+        numba_cache_dir=config["projection"]["numba_cache_dir"],
     script:
         "../scripts/neighbors.py"
 
@@ -73,12 +74,36 @@ rule map_metrics:
         "../scripts/map_metrics.py"
 
 
+rule pixel_reference:
+    input:
+        data=rules.normalise.output.data,
+        code=package_code("data", "neighbors", "metrics", "pixels"),
+    output:
+        table="results/{dataset}/pixels_reference.csv",
+    log:
+        "logs/{dataset}/pixels_reference.log",
+    benchmark:
+        "benchmarks/{dataset}/pixels_reference.tsv"
+    conda:
+        "../../envs/projection.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        knn_k=config["metrics"]["knn_k"],
+        max_points=config["projection"]["max_points"],
+        seed=config["projection"]["seed"],
+    script:
+        "../scripts/pixel_reference.py"
+
+
 rule reference_metrics:
     input:
+        unpack(pixel_reference_input),
         latent=rules.encode.output.latent,
         graph=rules.neighbors.output.graph,
-        data=rules.normalise.output.data,
-        code=package_code("data", "neighbors", "metrics"),
+        code=package_code("neighbors", "metrics", "pixels"),
     output:
         table="results/{dataset}/{model}/metrics/reference.csv",
     log:
@@ -93,7 +118,6 @@ rule reference_metrics:
         runtime=20,
     params:
         knn_k=config["metrics"]["knn_k"],
-        pixels=config["metrics"]["pixels_reference"],
     script:
         "../scripts/reference_metrics.py"
 

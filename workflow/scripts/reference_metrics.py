@@ -1,6 +1,7 @@
-"""Rule reference_metrics: k-NN accuracy in the full latent space and on raw pixels."""
+"""Rule reference_metrics: k-NN accuracy in the full latent space (+ the dataset's pixel rows)."""
 
-from latent_atlas import data, metrics, neighbors
+import pandas as pd
+from latent_atlas import metrics, neighbors, pixels
 from latent_atlas.io import load_npz
 from latent_atlas.logs import rule_log
 
@@ -8,9 +9,11 @@ with rule_log(snakemake.log[0]):
     refs = metrics.reference_metrics(
         load_npz(snakemake.input.latent, ("y_train", "y_test")),
         neighbors.load(snakemake.input.graph),
-        data.load_data(snakemake.input.data) if snakemake.params.pixels else None,
+        None,
         snakemake.params.knn_k,
         snakemake.threads,
     )
+    if snakemake.input.get("pixels"):
+        refs["pixels"] = pixels.rows_for_model(pd.read_csv(snakemake.input.pixels))
     w = snakemake.wildcards
     metrics.write_csv(metrics.tidy(refs, w.dataset, w.model), snakemake.output.table)

@@ -115,6 +115,34 @@ def silhouette(xy: np.ndarray, labels: np.ndarray, sample: int | None, seed: int
     return float(np.nan_to_num(s).mean())
 
 
+def _large_map_samples(
+    z_train: np.ndarray, txy: np.ndarray, params: Mapping
+) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """Seeded subsamples for the O(n^2) metrics of maps above ``exact_max_points`` points.
+
+    Up to that size nothing changes (trustworthiness on the first points, silhouette as
+    configured). Above it, trustworthiness takes a seeded random sample instead of the first
+    points (which may be ordered), and silhouette a seeded sample of ``exact_max_points`` unless
+    a smaller ``silhouette_sample`` is set; the log says so.
+    """
+    cap, n = params.get("exact_max_points"), len(txy)
+    sil_sample = params["silhouette_sample"]
+    if cap is None or n <= cap:
+        return z_train, txy, sil_sample
+    rng = np.random.default_rng(params["seed"])
+    keep = np.sort(rng.choice(n, min(params["trustworthiness_points"], n), replace=False))
+    sil_sample = cap if sil_sample is None else min(sil_sample, cap)
+    log.info(
+        "%d map points > projection.knn_exact_max_points=%d: trustworthiness on a seeded "
+        "sample of %d points, silhouette on a seeded sample of %d points",
+        n,
+        cap,
+        len(keep),
+        sil_sample,
+    )
+    return z_train[keep], txy[keep], sil_sample
+
+
 def map_metrics(
     frame: pd.DataFrame,
     info: Mapping,
@@ -129,10 +157,11 @@ def map_metrics(
     txy, exy = train[["x", "y"]].to_numpy(), test[["x", "y"]].to_numpy()
     ytr, yte = train["label"].to_numpy(), test["label"].to_numpy()
     out = {f"knn_acc_{k}": knn_accuracy(txy, ytr, exy, yte, k, threads) for k in params["knn_k"]}
+    z_tw, xy_tw, sil_sample = _large_map_samples(z_train, txy, params)
     out["trustworthiness"] = trustworthiness(
-        z_train, txy, params["trustworthiness_points"], params["trustworthiness_k"]
+        z_tw, xy_tw, params["trustworthiness_points"], params["trustworthiness_k"]
     )
-    out["silhouette"] = silhouette(txy, ytr, params["silhouette_sample"], params["seed"])
+    out["silhouette"] = silhouette(txy, ytr, sil_sample, params["seed"])
     out.update(structure.map_structure(z_train, txy, ytr, params, graph))
     out["fit_seconds"] = float(info.get("fit_seconds", np.nan))
     out["transform_seconds"] = float(info.get("transform_seconds", np.nan))

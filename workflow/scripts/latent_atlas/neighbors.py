@@ -1,9 +1,11 @@
-"""The exact k-nearest-neighbour graph of the codes, computed once per model and shared.
+"""The k-nearest-neighbour graph of the codes, computed once per model and shared.
 
 t-SNE's affinities, UMAP's fuzzy graph, the placement of test points into both maps, and the
 latent-space k-NN accuracy all start from the same neighbours, so we compute them once (exact,
 brute force on BLAS: 60,000 x 60,000 x 32 is seconds) instead of letting each library run its own
-approximate search.
+approximate search. Brute force is O(n^2): above ``exact_max_points`` training points the graph
+is approximate (pynndescent's NN-descent, which umap-learn already depends on), and its recall
+against exact neighbours is measured on a seeded sample, logged and stored in the graph.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from .io import load_npz, save_npz
 log = logging.getLogger(__name__)
 
 NEIGHBOR_KEYS = ("train_index", "test_index", "train_ind", "train_dist", "test_ind", "test_dist")
+# Graph metadata (0-d arrays): 1 if approximate; recall of the train and test rows (1.0 = exact).
+META_KEYS = ("approximate", "train_recall", "test_recall", "recall_sample")
+EXACT_MAX_POINTS = 200_000  # schema defaults of projection.knn_exact_max_points / knn_recall_sample
+RECALL_SAMPLE = 1000
 
 
 def stratified_subsample(labels: np.ndarray, n: int | None, seed: int) -> np.ndarray:
@@ -32,6 +38,25 @@ def stratified_subsample(labels: np.ndarray, n: int | None, seed: int) -> np.nda
         np.arange(len(labels)), train_size=n, random_state=seed, stratify=labels
     )
     return np.sort(keep)
+
+
+def map_points(
+    y_train: np.ndarray, y_test: np.ndarray, cap: int | None, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The train and test rows a study maps: all, or ``cap`` in the train/test proportion.
+
+    Depends on the labels only, so every model of a dataset (and the pixel reference) maps the
+    same points.
+    """
+    n_train, n_test = len(y_train), len(y_test)
+    keep_train = keep_test = None
+    if cap is not None and cap < n_train + n_test:  # keep the train/test proportion
+        keep_test = max(10, round(cap * n_test / (n_train + n_test)))
+        keep_train = cap - keep_test
+    return (
+        stratified_subsample(y_train, keep_train, seed),
+        stratified_subsample(y_test, keep_test, seed),
+    )
 
 
 def knn_graph(
@@ -50,8 +75,16 @@ def knn_graph(
     nn = NearestNeighbors(n_neighbors=k, algorithm="brute", n_jobs=threads).fit(z_train)
     train_dist, train_ind = nn.kneighbors(z_train)
     test_dist, test_ind = nn.kneighbors(z_test)
+    return _self_first(train_ind, train_dist, test_ind, test_dist)
+
+
+def _self_first(
+    train_ind: np.ndarray, train_dist: np.ndarray, test_ind: np.ndarray, test_dist: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Column 0 of each train row is the point itself (distance 0), then its k-1 neighbours."""
+    k = train_ind.shape[1]
     # Duplicate codes can put another point in column 0: put self first explicitly.
-    rows = np.arange(len(z_train))
+    rows = np.arange(len(train_ind))
     not_first = train_ind[:, 0] != rows
     if not_first.any():
         for r in np.flatnonzero(not_first):
@@ -68,6 +101,74 @@ def knn_graph(
     }
 
 
+def approximate_knn_graph(
+    z_train: np.ndarray, z_test: np.ndarray, k: int, threads: int, seed: int
+) -> dict[str, np.ndarray]:
+    """NN-descent kNN (pynndescent): train->train (self first) and test->train, k columns each.
+
+    Memory and time grow about linearly with n (a forest of random projection trees plus a
+    k-column graph), where brute force is n x n distance work. Seeded: the same codes give the
+    same graph.
+    """
+    if k >= len(z_train):
+        raise AtlasError(
+            f"neighbors: k={k} needs more than {len(z_train)} training points; lower "
+            "projection perplexity/n_neighbors or raise max_points"
+        )
+    from pynndescent import NNDescent
+
+    z_train = np.ascontiguousarray(z_train, np.float32)
+    index = NNDescent(
+        z_train,
+        n_neighbors=k,
+        metric="euclidean",
+        random_state=seed,
+        n_jobs=threads,
+        low_memory=True,
+        compressed=False,
+    )
+    train_ind, train_dist = index.neighbor_graph
+    test_ind, test_dist = index.query(np.ascontiguousarray(z_test, np.float32), k=k)
+    train_ind, train_dist = np.array(train_ind), np.array(train_dist)
+    missing = train_ind < 0  # NN-descent can leave a slot empty on tiny or degenerate data
+    if missing.any():
+        raise AtlasError(
+            f"neighbors: NN-descent left {int(missing.sum())} neighbour slots empty; raise "
+            "projection.knn_exact_max_points so this graph is computed exactly"
+        )
+    return _self_first(train_ind, train_dist, np.asarray(test_ind), np.asarray(test_dist))
+
+
+def recall(
+    z_train: np.ndarray,
+    queries: np.ndarray,
+    approx_ind: np.ndarray,
+    sample: int,
+    seed: int,
+    threads: int,
+    exclude_self: bool,
+) -> float:
+    """Mean share of the exact k neighbours found, over a seeded sample of query rows.
+
+    Exact neighbours of the sampled rows only: ``sample`` x n distances, in scikit-learn's
+    chunks, never n x n. ``exclude_self`` leaves out column 0 (the point itself) of train rows.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    if len(queries) == 0:
+        return float("nan")
+    rows = np.random.default_rng(seed).choice(len(queries), min(sample, len(queries)), False)
+    k = approx_ind.shape[1]
+    nn = NearestNeighbors(n_neighbors=k, algorithm="brute", n_jobs=threads).fit(z_train)
+    exact = nn.kneighbors(queries[rows], return_distance=False)
+    found = approx_ind[rows]
+    if exclude_self:  # the point itself is column 0 of both (put there explicitly)
+        exact = np.stack([e[e != r][: k - 1] for e, r in zip(exact, rows, strict=True)])
+        found = found[:, 1:]
+    hits = [len(np.intersect1d(a, b)) for a, b in zip(found, exact, strict=True)]
+    return float(np.sum(hits) / exact.size)
+
+
 def build(
     latent: Mapping[str, np.ndarray],
     params: Mapping,
@@ -75,25 +176,47 @@ def build(
     out_path: str | os.PathLike[str],
 ) -> dict[str, np.ndarray]:
     """Subsample (optional, stratified, seeded) and write the shared neighbour graph."""
-    n_train, n_test = len(latent["y_train"]), len(latent["y_test"])
-    keep_train = keep_test = None
-    cap = params["max_points"]
-    if cap is not None and cap < n_train + n_test:  # keep the train/test proportion
-        keep_test = max(10, round(cap * n_test / (n_train + n_test)))
-        keep_train = cap - keep_test
-    train_index = stratified_subsample(latent["y_train"], keep_train, params["seed"])
-    test_index = stratified_subsample(latent["y_test"], keep_test, params["seed"])
-    graph = knn_graph(
-        latent["z_train"][train_index], latent["z_test"][test_index], params["k"], threads
+    train_index, test_index = map_points(
+        latent["y_train"], latent["y_test"], params["max_points"], params["seed"]
     )
-    arrays = {"train_index": train_index, "test_index": test_index, **graph}
+    z_train, z_test = latent["z_train"][train_index], latent["z_test"][test_index]
+    exact_max = params.get("exact_max_points", EXACT_MAX_POINTS)
+    sample = params.get("recall_sample", RECALL_SAMPLE)
+    meta: dict[str, np.ndarray] = {"approximate": np.array(0, np.int8)}
+    if exact_max is None or len(train_index) <= exact_max:
+        graph = knn_graph(z_train, z_test, params["k"], threads)
+        meta |= {"train_recall": np.array(1.0), "test_recall": np.array(1.0)}
+        meta["recall_sample"] = np.array(0)
+        kind = "exact"
+    else:
+        graph = approximate_knn_graph(z_train, z_test, params["k"], threads, params["seed"])
+        train_recall = recall(
+            z_train, z_train, graph["train_ind"], sample, params["seed"], threads, True
+        )
+        test_recall = recall(
+            z_train, z_test, graph["test_ind"], sample, params["seed"], threads, False
+        )
+        meta = {
+            "approximate": np.array(1, np.int8),
+            "train_recall": np.array(train_recall),
+            "test_recall": np.array(test_recall),
+            "recall_sample": np.array(sample),
+        }
+        kind = (
+            f"approximate (NN-descent, {len(train_index):,} train points > "
+            f"projection.knn_exact_max_points={exact_max:,}); recall against exact neighbours "
+            f"on a seeded sample of {sample:,} rows: train {train_recall:.4f}, "
+            f"test {test_recall:.4f}"
+        )
+    arrays = {"train_index": train_index, "test_index": test_index, **graph, **meta}
     save_npz(out_path, arrays)
     log.info(
-        "%s: %d train + %d test points, k=%d",
+        "%s: %d train + %d test points, k=%d, %s",
         out_path,
         len(train_index),
         len(test_index),
         params["k"],
+        kind,
     )
     return arrays
 

@@ -1,0 +1,41 @@
+"""The raw-pixel reference, once per dataset: same numbers as the per-model computation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from latent_atlas import metrics, neighbors, pixels
+from latent_atlas.errors import AtlasError
+
+
+def data(seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y_train, y_test = rng.integers(0, 4, 600), rng.integers(0, 4, 150)
+    centres = rng.random((4, 64)).astype(np.float32)
+    return {
+        "x_train": centres[y_train] + 0.3 * rng.random((600, 64), dtype=np.float32),
+        "x_test": centres[y_test] + 0.3 * rng.random((150, 64), dtype=np.float32),
+        "y_train": y_train.astype(np.uint8),
+        "y_test": y_test.astype(np.uint8),
+    }
+
+
+@pytest.mark.parametrize("max_points", [None, 300])
+def test_per_dataset_pixels_equal_per_model_rows(tmp_path, max_points):
+    d = data()
+    latent = {"z_train": d["x_train"][:, :8], "z_test": d["x_test"][:, :8], **d}
+    graph = neighbors.build(
+        latent, {"k": 10, "max_points": max_points, "seed": 4}, 1, tmp_path / "g.npz"
+    )
+    per_model = metrics.reference_metrics(latent, graph, d, [1, 5], 1)["pixels"]
+    once = pixels.pixel_reference(d, [1, 5], max_points, 4, 1)
+    assert once == per_model
+    table = tmp_path / "p.csv"
+    metrics.write_csv(pd.DataFrame(list(once.items()), columns=["metric", "value"]), table)
+    assert pixels.rows_for_model(pd.read_csv(table)) == once  # exact through the CSV
+
+
+def test_bad_pixel_table_is_named():
+    with pytest.raises(AtlasError, match="metric,value"):
+        pixels.rows_for_model(pd.DataFrame({"a": [1]}))

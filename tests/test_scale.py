@@ -1,0 +1,145 @@
+"""Scale: approximate kNN graph above a size (recall measured and stored), O(n^2) metrics on
+seeded subsamples above the same size. Small data with the threshold set low."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import snakemake
+from latent_atlas import metrics, neighbors
+
+
+def mixture(n_train: int = 3000, n_test: int = 300, dim: int = 16, seed: int = 0):
+    """A seeded gaussian mixture in code space."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 4, (10, dim)).astype(np.float32)
+    y_train, y_test = rng.integers(0, 10, n_train), rng.integers(0, 10, n_test)
+    return {
+        "z_train": centres[y_train] + rng.normal(0, 1, (n_train, dim)).astype(np.float32),
+        "z_test": centres[y_test] + rng.normal(0, 1, (n_test, dim)).astype(np.float32),
+        "y_train": y_train.astype(np.uint8),
+        "y_test": y_test.astype(np.uint8),
+    }
+
+
+LOW = {"k": 16, "max_points": None, "seed": 3, "exact_max_points": 1000, "recall_sample": 200}
+
+
+@pytest.fixture(scope="module")
+def latent():
+    return mixture()
+
+
+@pytest.fixture(scope="module")
+def approx(latent, tmp_path_factory):
+    return neighbors.build(latent, LOW, 1, tmp_path_factory.mktemp("a") / "g.npz")
+
+
+def test_below_threshold_is_exact_with_recall_one(latent, tmp_path):
+    g = neighbors.build(latent, {**LOW, "exact_max_points": 5000}, 1, tmp_path / "g.npz")
+    assert int(g["approximate"]) == 0
+    assert float(g["train_recall"]) == float(g["test_recall"]) == 1.0
+    plain = neighbors.knn_graph(latent["z_train"], latent["z_test"], 16, 1)
+    np.testing.assert_array_equal(g["train_ind"], plain["train_ind"])
+
+
+def test_above_threshold_is_approximate_and_measured(latent, approx, tmp_path, caplog):
+    assert int(approx["approximate"]) == 1
+    assert approx["train_ind"].shape == (3000, 16)
+    assert approx["test_ind"].shape == (300, 16)
+    np.testing.assert_array_equal(approx["train_ind"][:, 0], np.arange(3000))  # self first
+    assert np.all(np.diff(approx["train_dist"][:, 1:], axis=1) >= -1e-5)  # sorted
+    # Recall as stored = recall measured independently on all rows, up to sampling noise.
+    exact = neighbors.knn_graph(latent["z_train"], latent["z_test"], 16, 1)
+    full_test = np.mean(
+        [
+            len(np.intersect1d(a, b)) / 16
+            for a, b in zip(approx["test_ind"], exact["test_ind"], strict=True)
+        ]
+    )
+    assert 0.9 < float(approx["test_recall"]) <= 1.0
+    assert 0.9 < float(approx["train_recall"]) <= 1.0
+    assert abs(float(approx["test_recall"]) - full_test) < 0.05
+    with caplog.at_level(logging.INFO):
+        again = neighbors.build(latent, LOW, 1, tmp_path / "again.npz")
+    assert "approximate (NN-descent" in caplog.text and "recall" in caplog.text
+    stored = np.load(tmp_path / "again.npz")
+    assert float(stored["test_recall"]) == float(approx["test_recall"])
+    # Seeded: the same codes give the same graph.
+    np.testing.assert_array_equal(again["train_ind"], approx["train_ind"])
+    np.testing.assert_array_equal(again["test_ind"], approx["test_ind"])
+
+
+def test_recall_of_a_broken_graph_is_low(latent, approx):
+    shuffled = np.random.default_rng(0).permutation(approx["test_ind"])
+    r = neighbors.recall(latent["z_train"], latent["z_test"], shuffled, 200, 0, 1, False)
+    assert r < 0.2
+    exact = neighbors.recall(
+        latent["z_train"], latent["z_train"], approx["train_ind"], 50, 0, 1, True
+    )
+    assert exact > 0.9
+
+
+def _map_frame(latent, xy_train, xy_test):
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "x": xy_train[:, 0],
+                    "y": xy_train[:, 1],
+                    "label": latent["y_train"],
+                    "split": "train",
+                }
+            ),
+            pd.DataFrame(
+                {"x": xy_test[:, 0], "y": xy_test[:, 1], "label": latent["y_test"], "split": "test"}
+            ),
+        ],
+        ignore_index=True,
+    )
+
+
+PARAMS = {
+    "knn_k": [1],
+    "trustworthiness_points": 500,
+    "trustworthiness_k": 5,
+    "silhouette_sample": None,
+    "seed": 7,
+}
+
+
+def test_metrics_below_cap_unchanged_above_cap_seeded_subsamples(latent, caplog):
+    xy_train, xy_test = latent["z_train"][:, :2], latent["z_test"][:, :2]
+    frame = _map_frame(latent, xy_train, xy_test)
+    z = latent["z_train"]
+    below = metrics.map_metrics(frame, {}, z, {**PARAMS, "exact_max_points": 5000}, 1)
+    assert below == metrics.map_metrics(frame, {}, z, {**PARAMS, "exact_max_points": None}, 1)
+    assert below["trustworthiness"] == metrics.trustworthiness(z, xy_train, 500, 5)
+    assert below["silhouette"] == metrics.silhouette(xy_train, latent["y_train"], None, 7)
+    with caplog.at_level(logging.INFO):
+        above = metrics.map_metrics(frame, {}, z, {**PARAMS, "exact_max_points": 1000}, 1)
+    assert "seeded sample" in caplog.text
+    keep = np.sort(np.random.default_rng(7).choice(3000, 500, replace=False))
+    assert above["trustworthiness"] == metrics.trustworthiness(z[keep], xy_train[keep], 500, 5)
+    assert above["silhouette"] == metrics.silhouette(xy_train, latent["y_train"], 1000, 7)
+    assert above["silhouette"] == pytest.approx(below["silhouette"], abs=0.05)  # same map
+    assert above["knn_acc_1"] == below["knn_acc_1"]  # linear: never subsampled
+
+
+@pytest.mark.parametrize(
+    ("override", "needle"),
+    [
+        ("projection={'knn_exact_max_points': 5}", "knn_exact_max_points"),
+        ("projection={'knn_recall_sample': 'many'}", "many"),
+    ],
+)
+def test_bad_scale_config_fails_early(workflow_dir: Path, override: str, needle: str):
+    proc = snakemake(workflow_dir, "-n", "--config", override, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert needle in out
+    assert "jobid:" not in out
