@@ -49,10 +49,13 @@ def recon_errors(
     decode: Callable[[np.ndarray], np.ndarray],
     x: np.ndarray,
     z: np.ndarray,
-    chunk: int = 8 * 2048,
+    chunk_values: int = 1 << 24,
 ) -> np.ndarray:
     """Per-sample BCE of the decoded codes, chunk by chunk: the reconstructions of a whole
-    split (as large as the data) are never held at once."""
+    split (as large as the data) are never held at once. Chunks are whole predict batches
+    of about ``chunk_values`` values, so the results equal those of one big predict."""
+    per_row = max(int(np.prod(x.shape[1:])), 1)
+    chunk = PREDICT_BATCH * max(1, chunk_values // (PREDICT_BATCH * per_row))
     out = np.empty(len(x), np.float32)
     for i in range(0, len(x), chunk):
         out[i : i + chunk] = per_sample_bce(x[i : i + chunk], decode(z[i : i + chunk]))
