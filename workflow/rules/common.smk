@@ -228,7 +228,9 @@ def report_inputs(wildcards):
         ),
         "resources": (
             expand("resources/mnist/{file}", file=MNIST_FILES)
-            if any(config["datasets"][d]["format"] == "mnist" for d in study["datasets"])
+            if any(
+                config["datasets"][d]["format"] == "mnist" for d in study["datasets"]
+            )
             else []
         ),
     }
