@@ -273,7 +273,9 @@ def report_inputs(wildcards):
         "sweeps": sweep_targets(),
         "resources": (
             expand("resources/mnist/{file}", file=MNIST_FILES)
-            if "mnist" in study["datasets"]
+            if any(
+                config["datasets"][d]["format"] == "mnist" for d in study["datasets"]
+            )
             else []
         ),
     }
