@@ -18,5 +18,4 @@ with rule_log(snakemake.log[0]):
             "metrics": out.metrics,
             "summary": out.summary,
         },
-        snakemake.params.pairs,
     )
