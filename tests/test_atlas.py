@@ -15,6 +15,7 @@ import pytest
 from atlas_inputs import write_inputs
 from latent_atlas import atlas
 from latent_atlas.errors import AtlasError
+from latent_atlas.io import save_npz
 from latent_atlas.projections import write_map
 
 KEY = "syn/ae"
@@ -43,7 +44,7 @@ def test_image_layout_grey_or_colour(shape, channels, expected):
 
 @pytest.mark.parametrize(
     ("shape", "channels", "needle"),
-    [([8, 8, 3], 1, "disagrees"), ([8, 8, 4], None, "4 channels"), ([8], None, "neither")],
+    [([8, 8, 3], 1, "disagrees"), ([8, 8, 4], None, "4 channels"), ([2, 2, 2, 2], None, "neither")],
 )
 def test_image_layout_refuses_bad_shapes(shape, channels, needle):
     data = {"image_shape": np.array(shape)}
@@ -285,3 +286,23 @@ def test_page_switches_dataset_and_model(browser, built):
     assert errors == []
     assert all(u.startswith(("file://", "data:")) for u in requests), requests
     page.close()
+
+
+def test_vectors_without_a_model_show_strips_and_no_error(tmp_path):
+    """A vectors dataset's `none`: image_shape (d,) becomes a 1 x d strip, and with nothing
+    reconstructed its errors are NaN (no model, so no recon_error arrays in latent.npz)."""
+    files = write_inputs(tmp_path, n_train=20, n_test=5)
+    with np.load(files["data"], allow_pickle=False) as npz:
+        data = {k: npz[k] for k in npz.files}
+    data["image_shape"] = np.array([64])
+    data.pop("channels", None)
+    save_npz(files["data"], data)
+    save_npz(files["latent"], {"y_train": data["y_train"], "y_test": data["y_test"]})
+    assert atlas.image_layout(data) == (1, 64, 1)
+    train, test = atlas.reconstruction_errors(files["latent"], trained=False)
+    assert np.isnan(train).all() and np.isnan(test).all() and len(train) == 20
+    pairs = {"vec/none": {**_pairs(files)[KEY], "history": None}}
+    facts = atlas.build(pairs, tmp_path / "atlas.html")
+    assert facts["points"] == 25
+    with pytest.raises(AtlasError, match="missing"):
+        atlas.reconstruction_errors(files["latent"], trained=True)

@@ -39,8 +39,11 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 def image_layout(data: Mapping[str, np.ndarray]) -> tuple[int, int, int]:
-    """(height, width, channels) of a dataset's images: grey when ``channels`` is absent or 1."""
+    """(height, width, channels) of a dataset's images: grey when ``channels`` is absent or 1.
+    A vectors dataset (image_shape (d,)) is shown as a one-row strip of its d values."""
     shape = tuple(int(s) for s in np.asarray(data["image_shape"]).ravel())
+    if len(shape) == 1:
+        shape = (1, shape[0])
     channels = int(np.asarray(data["channels"]).ravel()[0]) if "channels" in data else None
     if len(shape) == 3:
         channels = shape[2] if channels is None else channels
@@ -89,6 +92,19 @@ def sprite_sheets(images: np.ndarray, per_sheet: int = PER_SHEET) -> list[str]:
         Image.fromarray(sheet).save(buf, "PNG", compress_level=6)
         uris.append("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode())
     return uris
+
+
+def reconstruction_errors(latent_path: str, trained: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per-point reconstruction errors; NaN for a vectors dataset's `none`, which has no model
+    and so nothing reconstructed (the page shows a dash)."""
+    if trained:
+        latent = load_npz(latent_path, ("recon_error_train", "recon_error_test"))
+        return latent["recon_error_train"], latent["recon_error_test"]
+    latent = load_npz(latent_path, ("y_train", "y_test"))
+    return (
+        np.full(len(latent["y_train"]), np.nan, np.float32),
+        np.full(len(latent["y_test"]), np.nan, np.float32),
+    )
 
 
 def points(
@@ -235,11 +251,13 @@ def build(
     for key, files in pairs.items():
         dataset = key.split("/", 1)[0]
         data = load_npz(files["data"], ("x_train", "x_test", "image_shape", "class_names"))
-        latent = load_npz(files["latent"], ("recon_error_train", "recon_error_test"))
         if not files["maps"]:
             raise AtlasError(f"{key}: no maps to show (study.methods is empty?)")
         maps = {m: read_map(p)[0] for m, p in files["maps"].items()}
-        cols = points(maps, latent["recon_error_train"], latent["recon_error_test"])
+        cols = points(
+            maps,
+            *reconstruction_errors(files["latent"], trained=files.get("history", "") is not None),
+        )
         names = [str(n) for n in data["class_names"]]
         if cols["label"].size and cols["label"].max() >= len(names):
             raise AtlasError(f"{key}: a map has class {cols['label'].max()} beyond class_names")

@@ -71,7 +71,7 @@
     $("hover-class").textContent = p.class;
     $("hover-split").textContent = p.split;
     $("hover-index").textContent = p.index;
-    $("hover-error").textContent = p.error.toFixed(4);
+    $("hover-error").textContent = Number.isFinite(p.error) ? p.error.toFixed(4) : "\u2014";
     const canvas = $("hover-img");
     canvas.dataset.row = i;
     await draw(canvas, key, i);
