@@ -78,14 +78,15 @@ def sacct(env: dict) -> dict[str, tuple[str, str]]:
 
 def slurm_job_ids(wd: Path) -> dict[str, str]:
     """SLURM job id -> rule (or ``group:<name>`` for a group job of the profile's `groups`),
-    from the plugin's per-job logs (.snakemake/slurm_logs/rule_<rule> or group_<group>)."""
+    from the plugin's per-job logs (.snakemake/slurm_logs/rule_<rule>, or
+    group_<group>_<its rules> for a group job; the profile's group names have no underscore)."""
     ids = {}
     root = wd / ".snakemake" / "slurm_logs"
     for log in root.rglob("*.log"):
         parts = [p for p in log.relative_to(root).parts if p.startswith(("rule_", "group_"))]
         name = parts[0] if parts else "?"
         ids[log.stem] = (
-            f"group:{name.removeprefix('group_')}"
+            f"group:{name.removeprefix('group_').split('_', 1)[0]}"
             if name.startswith("group_")
             else name.removeprefix("rule_")
         )
