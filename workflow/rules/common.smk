@@ -221,7 +221,8 @@ def pixel_reference_input(wildcards):
 
 def model_metric_tables(wildcards):
     """Per-method metric tables of one model, plus its reference rows and its uses (not for a
-    vectors dataset's `none`: no model, so nothing to compress, hold out or generate with)."""
+    vectors dataset's `none`: no model, so nothing to compress, hold out or generate with).
+    """
     uses = [] if wildcards.model == "none" else ["uses"]
     return expand(
         "results/{dataset}/{model}/metrics/{method}.csv",
