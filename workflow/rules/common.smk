@@ -245,32 +245,21 @@ def study_pairs():
     return [(d, m) for d in config["study"]["datasets"] for m in dataset_models(d)]
 
 
-def trained_pairs():
-    """(dataset, model) of every trained model (not the `none` codes of vector datasets)."""
-    return [(d, m) for d, m in study_pairs() if m != "none"]
-
-
 def report_inputs(wildcards):
-    """Everything the report assembles, by name."""
+    """Every file the report reads (report_results, flattened for the DAG), plus the sweeps'
+    outputs and the MNIST resources whose SHA-256s go into its provenance."""
+    results = report_results()
+    models = results["models"].values()
     study = config["study"]
-    pairs = study_pairs()
     return {
-        "metrics": "results/metrics.csv",
-        "projections": [
-            f"results/{d}/{m}/projections/{method}.parquet"
-            for d, m in pairs
-            for method in study["methods"]
-        ],
+        "metrics": results["metrics"],
+        "projections": [path for files in models for path in files["maps"].values()],
         "model_figures": [
-            f"results/{d}/{m}/figures/{name}.png"
-            for d, m in trained_pairs()
-            for name in MODEL_FIGURES
+            path for files in models for path in files["figures"].values()
         ],
-        "histories": [f"results/{d}/{m}/history.csv" for d, m in trained_pairs()],
-        "data": expand("results/{dataset}/data.npz", dataset=study["datasets"]),
-        "data_figures": expand(
-            "results/{dataset}/figures/samples.png", dataset=study["datasets"]
-        ),
+        "histories": [files["history"] for files in models if files["history"]],
+        "data": list(results["data"].values()),
+        "data_figures": list(results["data_figures"].values()),
         "sweeps": sweep_targets(),
         "resources": (
             expand("resources/mnist/{file}", file=MNIST_FILES)
