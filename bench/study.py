@@ -107,6 +107,51 @@ def job_benchmarks(folder: Path) -> list[tuple[str, float, float]]:
     return rows
 
 
+def timeline(log_text: str) -> list[tuple[str, float, float]]:
+    """(job, start, end) in seconds from the run's start, parsed from snakemake's own log.
+
+    Each job block starts with ``[date]`` + ``localrule NAME:`` and carries ``jobid`` and
+    ``wildcards`` lines; ``[date]`` + ``Finished jobid: N`` ends it. One-second resolution,
+    enough to see which jobs ran side by side and which chain sets the wall.
+    """
+    import re
+    from datetime import datetime
+
+    stamp = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
+    lines = log_text.splitlines()
+    starts, ends, names = {}, {}, {}
+    for i, line in enumerate(lines[:-1]):
+        m = stamp.match(line.strip())
+        if not m:
+            continue
+        when = datetime.strptime(m.group(1), "%a %b %d %H:%M:%S %Y").timestamp()
+        nxt = lines[i + 1].strip()
+        if nxt.startswith(("localrule ", "rule ")) and nxt.endswith(":"):
+            rule = nxt.split()[-1].rstrip(":")
+            jobid, wc = None, ""
+            for body in lines[i + 2 : i + 40]:
+                b = body.strip()
+                if b.startswith("jobid:"):
+                    jobid = b.split()[-1]
+                elif b.startswith("wildcards:"):
+                    wc = ",".join(
+                        v.split("=")[1] for v in b[len("wildcards:") :].split(", ") if "=" in v
+                    )
+                elif not body.startswith("    "):
+                    break
+            if jobid is not None:
+                starts[jobid], names[jobid] = when, f"{rule}[{wc}]" if wc else rule
+        elif nxt.startswith("Finished jobid:"):
+            ends[nxt.split()[2]] = when
+    if not starts:
+        return []
+    t0 = min(starts.values())
+    return sorted(
+        ((names[j], starts[j] - t0, ends[j] - t0) for j in starts if j in ends),
+        key=lambda r: (r[1], r[2]),
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -171,6 +216,12 @@ def main() -> None:
         print(f"\nsnakemake --cores {args.cores} (default study, {len(jobs)} jobs):")
         for name, s, rss in sorted(jobs, key=lambda r: -r[1]):
             print(f"  {name:<38} {s:7.1f} s {rss:7.0f} MB")
+        print("\n  timeline (s from the first job; # = running):")
+        spans = timeline(log.read_text())
+        end = max((e for _, _, e in spans), default=1.0) or 1.0
+        for name, start, stop in spans:
+            bar = " " * int(40 * start / end) + "#" * max(1, int(40 * (stop - start) / end))
+            print(f"  {name:<34} {start:5.0f} {stop:5.0f} |{bar:<41}|")
         top = max(jobs, key=lambda r: r[2])
         print(
             f"  wall {wall_s:.1f} s, peak RSS {rss_s:.0f} MB "

@@ -7,6 +7,9 @@ import pytest
 
 pytest.importorskip("tensorflow")
 from latent_atlas import encoding
+from latent_atlas.data import open_data
+from latent_atlas.errors import AtlasError
+from latent_atlas.io import NpzRows, save_npz
 from test_training import ENCODE_PARAMS, digits, make_spec, run_train  # noqa: F401 (fixture)
 
 
@@ -22,9 +25,50 @@ def test_chunked_encode_equals_one_pass(tmp_path, digits, monkeypatch):  # noqa:
         np.testing.assert_array_equal(parts[key], whole[key], err_msg=key)
 
 
-def test_chunked_applies_per_chunk():
-    x = np.arange(10)
-    seen = []
-    out = encoding.chunked(lambda rows: seen.append(len(rows)) or rows * 2, x, 4)
-    assert seen == [4, 4, 2]
-    np.testing.assert_array_equal(out, x * 2)
+def test_row_chunks_of_arrays_and_streams(tmp_path):
+    x = np.arange(30, dtype=np.float32).reshape(10, 3) / 30
+    np.savez_compressed(tmp_path / "d.npz", x_train=x)
+    stream = NpzRows(tmp_path / "d.npz", "x_train")
+    assert stream.shape == (10, 3) and len(stream) == 10
+    for source in (x, stream):
+        blocks = list(encoding.row_chunks(source, 4))
+        assert [len(b) for b in blocks] == [4, 4, 2]
+        np.testing.assert_array_equal(np.concatenate(blocks), x)
+
+
+def test_streamed_encode_equals_in_memory(tmp_path, digits):  # noqa: F811
+    """encode over data.npz streamed from disk gives the numbers of the loaded arrays."""
+    run_train(tmp_path, make_spec("dense", epochs=1), digits)
+    model = tmp_path / "model.keras"
+    save_npz(tmp_path / "data.npz", digits)
+    loaded = encoding.encode(model, digits, tmp_path / "a.npz", ENCODE_PARAMS)
+    streamed = encoding.encode(
+        model, open_data(tmp_path / "data.npz"), tmp_path / "b.npz", ENCODE_PARAMS
+    )
+    for key in encoding.LATENT_KEYS:
+        np.testing.assert_array_equal(streamed[key], loaded[key], err_msg=key)
+
+
+def test_truncated_stream_names_the_file(tmp_path):
+    x = np.random.default_rng(0).random((5000, 64), dtype=np.float32)
+    np.save(tmp_path / "x_train.npy", x)
+    import zipfile
+
+    raw = (tmp_path / "x_train.npy").read_bytes()
+    with zipfile.ZipFile(tmp_path / "d.npz", "w") as zf:  # stored, cut in the middle
+        zf.writestr("x_train.npy", raw[: len(raw) // 2])
+    stream = NpzRows(tmp_path / "d.npz", "x_train")
+    with pytest.raises(AtlasError, match=r"d\.npz: x_train ends after .* rows \(truncated\)"):
+        list(stream.chunks(1000))
+
+
+def test_out_of_range_pixels_are_refused(tmp_path):
+    np.savez_compressed(tmp_path / "d.npz", x_train=np.full((3, 2), 2.0, np.float32))
+    with pytest.raises(AtlasError, match="outside \\[0, 1\\]"):
+        list(encoding.row_chunks(NpzRows(tmp_path / "d.npz", "x_train")))
+
+
+def test_missing_member_names_the_file(tmp_path):
+    np.savez_compressed(tmp_path / "d.npz", y=np.zeros(3))
+    with pytest.raises(AtlasError, match="cannot read 'x_train'"):
+        NpzRows(tmp_path / "d.npz", "x_train")

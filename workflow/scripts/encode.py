@@ -9,7 +9,7 @@ with rule_log(snakemake.log[0]):
 
     encoding.encode(
         snakemake.input.model,
-        data.load_data(snakemake.input.data),
+        data.open_data(snakemake.input.data),  # images streamed from disk, not loaded
         snakemake.output.latent,
         snakemake.params.encode,
     )

@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import AtlasError
 from .idx import read_idx_pair
-from .io import load_npz
+from .io import NpzRows, load_npz
 
 DATA_KEYS = ("x_train", "y_train", "x_test", "y_test", "image_shape", "class_names")
 DIGIT_NAMES = np.array([str(d) for d in range(10)])
@@ -113,3 +113,42 @@ def load_data(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     arrays = load_npz(path, DATA_KEYS)
     check_arrays(arrays, str(path))
     return arrays
+
+
+def open_data(path: str | os.PathLike[str]) -> dict:
+    """A ``data.npz`` whose images stay on disk: ``x_train``/``x_test`` are :class:`NpzRows`.
+
+    For jobs that stream over the images once (encode), so that they never hold the whole
+    float32 array. The labels and shapes are loaded and checked as :func:`load_data` does; the
+    pixel range is checked chunk by chunk with :func:`check_rows` as the rows are read.
+    """
+    small = load_npz_except(path, ("x_train", "x_test"))
+    arrays = {**small, "x_train": NpzRows(path, "x_train"), "x_test": NpzRows(path, "x_test")}
+    problems = []
+    xtr, xte = arrays["x_train"], arrays["x_test"]
+    if xtr.shape[1] != xte.shape[1]:
+        problems.append(f"x_train {xtr.shape} and x_test {xte.shape} must have equal widths")
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.dtype != np.float32:
+            problems.append(f"x_{split} must be float32 in [0, 1], not {x.dtype}")
+        if y.shape != (x.shape[0],):
+            problems.append(f"y_{split} {y.shape} does not match x_{split} {x.shape}")
+    channels = int(arrays.get("channels", 1))
+    if int(np.prod(arrays["image_shape"])) * channels != xtr.shape[1]:
+        problems.append(f"image_shape x {channels} channel(s) != D={xtr.shape[1]}")
+    if problems:
+        raise AtlasError(f"{path}: " + "; ".join(problems))
+    return arrays
+
+
+def check_rows(x: np.ndarray, name: str) -> np.ndarray:
+    """``x`` itself, after checking a streamed block is float32 in [0, 1] (see open_data)."""
+    if x.size and (x.min() < 0 or x.max() > 1 or not np.isfinite(x).all()):
+        raise AtlasError(f"{name}: pixel values outside [0, 1]; rebuild data.npz (snakemake)")
+    return x
+
+
+def load_npz_except(path: str | os.PathLike[str], skip: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Every array of ``data.npz`` but ``skip``, checked for the rest of DATA_KEYS."""
+    return load_npz(path, tuple(k for k in DATA_KEYS if k not in skip), skip=skip)

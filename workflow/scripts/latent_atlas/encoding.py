@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from .data import check_rows
 from .errors import AtlasError
-from .io import save_npz
+from .io import NpzRows, save_npz
 from .models import decoder_of, encoder_of, is_variational
 from .training import load_model
 
@@ -49,19 +50,15 @@ def per_sample_bce(x: np.ndarray, recon: np.ndarray) -> np.ndarray:
     return (-(x * np.log(p) + (1 - x) * np.log1p(-p))).mean(axis=1).astype(np.float32)
 
 
-def chunked(
-    fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, chunk: int | None = None
-) -> np.ndarray:
-    """``fn`` applied to ``chunk`` (default CHUNK) rows at a time, results stacked."""
+def row_chunks(x: np.ndarray | NpzRows, chunk: int | None = None) -> Iterator[np.ndarray]:
+    """Blocks of ``chunk`` (default CHUNK) rows of an array, or of a streamed ``.npz`` member."""
     chunk = chunk or CHUNK
-    if len(x) <= chunk:
-        return fn(x)
-    return np.concatenate([fn(x[i : i + chunk]) for i in range(0, len(x), chunk)])
-
-
-def _rows(x: np.ndarray) -> np.ndarray:
-    """Row indices of ``x`` (to chunk several aligned arrays together)."""
-    return np.arange(len(x))
+    if isinstance(x, NpzRows):
+        for block in x.chunks(chunk):
+            yield check_rows(block, f"{x.path}: {x.key}")
+        return
+    for i in range(0, len(x), chunk):
+        yield x[i : i + chunk]
 
 
 def fixed_samples(labels: np.ndarray, per_class: int) -> np.ndarray:
@@ -113,16 +110,19 @@ def encode(
     def decode(z: np.ndarray) -> np.ndarray:
         return np.asarray(decoder.predict(z, batch_size=PREDICT_BATCH, verbose=0), np.float32)
 
-    z_train, z_test = chunked(codes, data["x_train"]), chunked(codes, data["x_test"])
-    rec_test = chunked(decode, z_test)
+    def encode_and_score(x_all: np.ndarray | NpzRows) -> tuple[np.ndarray, np.ndarray]:
+        """Codes and per-image reconstruction errors in one pass over the images, chunk by
+        chunk: only one chunk of images and of reconstructions is ever held."""
+        zs, errs = [], []
+        for x in row_chunks(x_all):
+            z = codes(x)
+            zs.append(z)
+            errs.append(per_sample_bce(x, decode(z)))
+        return np.concatenate(zs), np.concatenate(errs)
+
+    z_train, errors_train = encode_and_score(data["x_train"])
+    z_test, errors_test = encode_and_score(data["x_test"])
     samples = fixed_samples(data["y_test"], params["samples_per_class"])
-    errors_test = chunked(
-        lambda rows: per_sample_bce(data["x_test"][rows], rec_test[rows]), _rows(z_test)
-    )
-    # Train reconstructions are only needed for their errors: decode and score chunk by chunk.
-    errors_train = chunked(
-        lambda rows: per_sample_bce(data["x_train"][rows], decode(z_train[rows])), _rows(z_train)
-    )
     # The seed's anomaly-detection use: the test images the model reconstructs worst.
     worst = np.argsort(errors_test, kind="stable")[::-1][: params["worst"]].astype(np.int64)
     pairs, interp = interpolate(
