@@ -73,3 +73,17 @@ def test_atomic_files_get_the_umask_mode(tmp_path: Path):
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_save_npz_stored_or_deflated_roundtrips(tmp_path: Path, compress: bool):
+    import zipfile
+
+    arrays = {"a": np.arange(1000, dtype=np.int32), "b": np.linspace(0, 1, 7, dtype=np.float32)}
+    save_npz(tmp_path / "g.npz", arrays, compress=compress)
+    with zipfile.ZipFile(tmp_path / "g.npz") as zf:
+        kinds = {i.compress_type for i in zf.infolist()}
+    assert kinds == {zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED}
+    back = load_npz(tmp_path / "g.npz")
+    for k, v in arrays.items():
+        np.testing.assert_array_equal(back[k], v)

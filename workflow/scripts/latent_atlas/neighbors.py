@@ -209,7 +209,7 @@ def build(
             f"test {test_recall:.4f}"
         )
     arrays = {"train_index": train_index, "test_index": test_index, **graph, **meta}
-    save_npz(out_path, arrays)
+    save_npz(out_path, arrays, compress=False)
     log.info(
         "%s: %d train + %d test points, k=%d, %s",
         out_path,
