@@ -259,3 +259,29 @@ def test_fast_silhouette_equals_sklearn(sample):
     else:
         keep = np.random.default_rng(3).choice(900, sample, replace=False)
         assert ours == pytest.approx(silhouette_score(xy[keep], labels[keep]), abs=1e-10)
+
+
+def test_silhouette_with_unordered_labels_and_gaps():
+    """The grouped kernel sorts by label: shuffled labels, and labels absent from the data."""
+    from sklearn.metrics import silhouette_score
+
+    rng = np.random.default_rng(7)
+    labels = rng.choice([0, 2, 5, 9], 700)
+    xy = rng.normal(size=(700, 2)) + labels[:, None] * 0.3
+    assert metrics.silhouette(xy, labels, None, 0) == pytest.approx(
+        silhouette_score(xy, labels), abs=1e-10
+    )
+
+
+@pytest.mark.parametrize("dim", [2, 30])
+def test_knn_accuracies_from_one_search_equal_a_classifier_per_k(dim):
+    rng = np.random.default_rng(dim)
+    y_train, y_test = rng.integers(0, 5, 800), rng.integers(0, 5, 200)
+    x_train = rng.normal(size=(800, dim)) + y_train[:, None] * 0.4
+    x_test = rng.normal(size=(200, dim)) + y_test[:, None] * 0.4
+    ks = [1, 4, 5, 10]  # 4 and 10: even k, where ties between labels go to the smallest
+    once = metrics.knn_accuracies(x_train, y_train, x_test, y_test, ks)
+    assert once == {
+        f"knn_acc_{k}": metrics.knn_accuracy(x_train, y_train, x_test, y_test, k) for k in ks
+    }
+    assert 0.3 < once["knn_acc_10"] < 1.0  # neither trivial nor chance

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import AtlasError
-from .metrics import vote
+from .metrics import knn_accuracies
 from .neighbors import map_points
 
 
@@ -24,18 +24,10 @@ def pixel_reference(
     seed: int,
     threads: int,
 ) -> dict[str, float]:
-    """k-NN accuracy on raw pixels over the points the maps use (same subsample as the graph).
-
-    One neighbour search for the largest k, voted for every k: the 784-D distances are the whole
-    cost (18 s on MNIST per search), and a classifier per k would repeat them.
-    """
-    from sklearn.neighbors import NearestNeighbors
-
+    """k-NN accuracy on raw pixels over the points the maps use (same subsample as the graph)."""
     tr, te = map_points(data["y_train"], data["y_test"], max_points, seed)
     ytr, yte = data["y_train"][tr], data["y_test"][te]
-    nn = NearestNeighbors(n_neighbors=max(ks), algorithm="brute", n_jobs=threads)
-    ind = nn.fit(data["x_train"][tr]).kneighbors(data["x_test"][te], return_distance=False)
-    return {f"knn_acc_{k}": float((vote(ytr[ind[:, :k]]) == yte).mean()) for k in ks}
+    return knn_accuracies(data["x_train"][tr], ytr, data["x_test"][te], yte, ks, threads)
 
 
 def rows_for_model(table: pd.DataFrame) -> dict[str, float]:
