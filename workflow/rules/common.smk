@@ -175,6 +175,36 @@ def method_params(wildcards):
     )
 
 
+# Scheduling. On a 2-core laptop the study's wall is set by how well its jobs share the two
+# cores (bench/study.py prints the timeline), so jobs claim the threads they really use, and the
+# chain every result waits for (train -> encode -> neighbors -> the maps -> their metrics) goes
+# first whenever several jobs are ready; side jobs (the holdout model, the pixel reference,
+# figures) fill the other core.
+PRIORITY_CHAIN = 30
+PRIORITY_MAPS = 20
+PRIORITY_METRICS = 10
+
+
+def project_threads(wildcards):
+    """PCA, and UMAP with a random_state, run on one thread whatever they are given (claiming
+    two would keep another job off the second core). t-SNE takes half the cores: its map is
+    identical for any thread count (measured), and on two cores it then runs beside UMAP.
+    """
+    method, _ = SWEEP_MAPS.get(wildcards.method, (wildcards.method, {}))
+    if method == "pca" or (
+        method == "umap" and method_params(wildcards)["deterministic"]
+    ):
+        return 1
+    cores = workflow.cores if isinstance(workflow.cores, int) else 2
+    return max(1, cores // 2)
+
+
+def project_priority(wildcards):
+    """The slow maps first (t-SNE, UMAP); PCA takes seconds and can come later."""
+    method, _ = SWEEP_MAPS.get(wildcards.method, (wildcards.method, {}))
+    return PRIORITY_METRICS if method == "pca" else PRIORITY_MAPS
+
+
 def neighbors_params(wildcards=None):
     """How many neighbours the study's methods need (self included): t-SNE uses 3 x perplexity,
     UMAP n_neighbors. Only this reaches the neighbors rule, so changing another method parameter

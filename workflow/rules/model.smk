@@ -15,6 +15,7 @@ rule train:
         "logs/{dataset}/{model}/train.log",
     benchmark:
         "benchmarks/{dataset}/{model}/train.tsv"
+    priority: PRIORITY_CHAIN
     conda:
         "../../envs/tensorflow.yaml"
     threads: 4
@@ -40,6 +41,7 @@ rule encode:
         "logs/{dataset}/{model}/encode.log",
     benchmark:
         "benchmarks/{dataset}/{model}/encode.tsv"
+    priority: PRIORITY_CHAIN
     conda:
         "../../envs/tensorflow.yaml"
     threads: 2

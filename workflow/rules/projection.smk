@@ -12,6 +12,7 @@ rule neighbors:
         "logs/{dataset}/{model}/neighbors.log",
     benchmark:
         "benchmarks/{dataset}/{model}/neighbors.tsv"
+    priority: PRIORITY_CHAIN
     conda:
         "../../envs/projection.yaml"
     threads: 2
@@ -36,9 +37,10 @@ rule project:
         "logs/{dataset}/{model}/project_{method}.log",
     benchmark:
         "benchmarks/{dataset}/{model}/project_{method}.tsv"
+    priority: project_priority
     conda:
         "../../envs/projection.yaml"
-    threads: 2
+    threads: project_threads
     resources:
         mem_mb=4000,
         runtime=60,
@@ -61,6 +63,7 @@ rule map_metrics:
         "logs/{dataset}/{model}/metrics_{method}.log",
     benchmark:
         "benchmarks/{dataset}/{model}/metrics_{method}.tsv"
+    priority: PRIORITY_METRICS
     conda:
         "../../envs/projection.yaml"
     threads: 2
