@@ -106,6 +106,14 @@ def test_deterministic_methods_repeat_exactly(tmp_path, latent, graph):
         pd.testing.assert_frame_equal(a, b)
 
 
+def test_opentsne_map_is_the_same_for_any_thread_count(tmp_path, latent, graph):
+    """project_threads gives t-SNE half the cores; the map must not depend on how many."""
+    params = METHOD_PARAMS["tsne"]
+    one = projections.project("tsne", latent, graph, params, 1, tmp_path / "a.parquet")
+    two = projections.project("tsne", latent, graph, params, 2, tmp_path / "b.parquet")
+    pd.testing.assert_frame_equal(one, two)
+
+
 def test_unknown_method(tmp_path, latent, graph):
     with pytest.raises(AtlasError, match="unknown projection method 'mds'"):
         projections.project("mds", latent, graph, {}, 1, tmp_path / "x.parquet")
