@@ -132,3 +132,19 @@ def test_quick_variant_is_valid(workflow_dir: Path):
     proc = snakemake(workflow_dir, "-n", "--configfile", "config/quick.yaml")
     out = proc.stdout + proc.stderr
     assert "results/mnist/ae32_quick/latent.npz" in out
+
+
+def test_rules_without_a_model_do_not_import_tensorflow():
+    """Only train, train_holdout, encode and use_inputs need TensorFlow (seconds and 600 MB to
+    import); every module the other rules' scripts import must stay free of it."""
+    light = [
+        "data", "datasets", "encoding", "plotting", "metrics", "structure", "uses", "report",
+        "atlas", "projections", "neighbors", "pixels", "sweep_summary", "sweep_figures",
+    ]  # fmt: skip
+    code = (
+        f"import sys; sys.path.insert(0, {str(REPO / 'workflow' / 'scripts')!r}); "
+        + "; ".join(f"import latent_atlas.{m}" for m in light)
+        + "; print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -16,8 +16,6 @@ import numpy as np
 from .data import check_rows
 from .errors import AtlasError
 from .io import NpzRows, save_npz
-from .models import decoder_of, encoder_of, is_variational
-from .training import load_model
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +92,11 @@ def encode(
     params: Mapping,
 ) -> dict[str, np.ndarray]:
     """Write ``latent.npz``: float32 codes (the VAE's mean), labels, errors and report images."""
+    # Imported here, not at the top: the figure rules read LATENT_KEYS and per_sample_bce from
+    # this module and must not pay TensorFlow's import (seconds, 600 MB) for them.
+    from .models import decoder_of, encoder_of, is_variational
+    from .training import load_model
+
     model = load_model(model_path)
     dim = model.input_shape[-1]
     if data["x_train"].shape[1] != dim:
