@@ -286,3 +286,52 @@ def test_use_inputs_of_a_new_kind(tmp_path, digits, kind):
     values = uses.use_metrics(latent, back, judge, USE_PARAMS)
     assert 0.0 <= values["anomaly_auc"] <= 1.0
     assert ("linear_probe_acc_hidden_cell" in values) == (kind == "lstm")
+
+
+THREADS_SCRIPT = """
+import hashlib, sys
+sys.path.insert(0, {scripts!r})
+from latent_atlas import tfsetup
+tfsetup.configure({threads}, seed=5)
+import numpy as np
+from latent_atlas import data, training
+d = data.digits_arrays(0.2, seed=0)
+base = dict(epochs=2, batch_size=128, learning_rate=0.005, seed=5, validation="test", xla="auto")
+specs = {{
+    "dense": dict(kind="dense", latent_dim=8, hidden=[16]),
+    "conv": dict(kind="conv", latent_dim=8, hidden=[8, 16]),
+    "vae": dict(kind="vae", latent_dim=8, hidden=[16]),
+    **{specs!r},
+}}
+for name, spec in specs.items():
+    out = {tmp!r} + f"/{{name}}-{threads}"
+    training.train({{**base, **spec}}, d, out + ".keras", out + ".csv", out + ".resume")
+    weights = training.load_model(out + ".keras").get_weights()
+    print(name, hashlib.sha256(b"".join(np.asarray(w).tobytes() for w in weights)).hexdigest())
+"""
+
+
+@pytest.mark.slow
+def test_trained_weights_do_not_depend_on_the_thread_count(tmp_path):
+    """The rules give TensorFlow half the cores (one on a 2-core laptop): that is only safe if a
+    kind trains to the very same weights on one thread as on two. Every kind does but conv
+    (convolution kernels split their sums by thread), which keeps every core (tf_threads)."""
+    runs = {}
+    for threads in (1, 2):
+        code = THREADS_SCRIPT.format(
+            scripts=str(REPO / "workflow" / "scripts"),
+            threads=threads,
+            specs=SPECS,
+            tmp=str(tmp_path),
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=600
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs[threads] = dict(line.split() for line in proc.stdout.splitlines() if line.strip())
+    assert set(runs[1]) == {"dense", "conv", "vae", "aae", "lstm", "transformer"}
+    assert {k: v for k, v in runs[1].items() if k != "conv"} == {
+        k: v for k, v in runs[2].items() if k != "conv"
+    }
+    assert runs[1]["conv"] != runs[2]["conv"]  # why conv keeps its threads; if this ever
+    # fails, TensorFlow's conv became thread-invariant and tf_threads can drop its exception

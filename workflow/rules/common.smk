@@ -185,18 +185,46 @@ PRIORITY_MAPS = 20
 PRIORITY_METRICS = 10
 
 
+def tf_threads(most):
+    """Threads of a TensorFlow job (train, train_holdout, encode, use_inputs): half the cores
+    (see half_cores), except for conv models, whose weights do depend on the thread count
+    (tested): they keep every core up to ``most``, as before, so their results stay those of
+    earlier runs on the same machine."""
+
+    def threads(wildcards):
+        if model_spec(wildcards)["kind"] == "conv":
+            return max(1, min(most, cores_here()))
+        return half_cores(most)
+
+    return threads
+
+
+def cores_here():
+    """The cores this run may use (`--cores`); 2 where snakemake does not say (cluster runs,
+    whose profile sets each rule's threads anyway)."""
+    return workflow.cores if isinstance(workflow.cores, int) else 2
+
+
+def half_cores(most):
+    """Threads for a job whose results do not depend on its thread count (TensorFlow with op
+    determinism except convolutions, openTSNE, exact neighbours, the metrics: tested): half the
+    cores, at most ``most``. On a 2-core laptop that is one, so two such jobs run side by side
+    instead of one job on two threads that it uses poorly (train: 12.6 s on one thread, 9.5 s
+    on two, identical weights)."""
+    return max(1, min(most, cores_here() // 2))
+
+
 def project_threads(wildcards):
     """PCA, and UMAP with a random_state, run on one thread whatever they are given (claiming
     two would keep another job off the second core). t-SNE takes half the cores: its map is
-    identical for any thread count (measured), and on two cores it then runs beside UMAP.
+    identical for any thread count (tested), and on two cores it then runs beside UMAP.
     """
     method, _ = SWEEP_MAPS.get(wildcards.method, (wildcards.method, {}))
     if method == "pca" or (
         method == "umap" and method_params(wildcards)["deterministic"]
     ):
         return 1
-    cores = workflow.cores if isinstance(workflow.cores, int) else 2
-    return max(1, cores // 2)
+    return half_cores(8)
 
 
 def project_priority(wildcards):

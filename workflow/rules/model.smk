@@ -18,7 +18,7 @@ rule train:
     priority: PRIORITY_CHAIN
     conda:
         "../../envs/tensorflow.yaml"
-    threads: 4
+    threads: tf_threads(4)
     resources:
         mem_mb=4000,
         runtime=120,
@@ -44,7 +44,7 @@ rule encode:
     priority: PRIORITY_CHAIN
     conda:
         "../../envs/tensorflow.yaml"
-    threads: 2
+    threads: tf_threads(2)
     resources:
         mem_mb=6000,  # measured max_rss 3.1 GB on MNIST
         runtime=20,

@@ -66,7 +66,7 @@ rule map_metrics:
     priority: PRIORITY_METRICS
     conda:
         "../../envs/projection.yaml"
-    threads: 2
+    threads: half_cores(2)
     resources:
         mem_mb=4000,
         runtime=20,
@@ -115,7 +115,7 @@ rule reference_metrics:
         "benchmarks/{dataset}/{model}/metrics_reference.tsv"
     conda:
         "../../envs/projection.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=20,

@@ -23,7 +23,7 @@ rule train_holdout:
         "benchmarks/{dataset}/{model}/train_holdout.tsv"
     conda:
         "../../envs/tensorflow.yaml"
-    threads: 4
+    threads: tf_threads(4)
     resources:
         mem_mb=4000,
         runtime=120,
@@ -50,7 +50,7 @@ rule use_inputs:
         "benchmarks/{dataset}/{model}/use_inputs.tsv"
     conda:
         "../../envs/tensorflow.yaml"
-    threads: 2
+    threads: tf_threads(2)
     resources:
         mem_mb=4000,
         runtime=20,
@@ -72,7 +72,7 @@ rule fit_judge:
         "benchmarks/{dataset}/fit_judge.tsv"
     conda:
         "../../envs/projection.yaml"
-    threads: 2
+    threads: half_cores(2)
     resources:
         mem_mb=3000,
         runtime=20,
@@ -94,7 +94,7 @@ rule use_metrics:
         "benchmarks/{dataset}/{model}/use_metrics.tsv"
     conda:
         "../../envs/projection.yaml"
-    threads: 2
+    threads: half_cores(2)
     resources:
         mem_mb=3000,
         runtime=20,

@@ -5,6 +5,11 @@ import numba
 import numpy as np
 
 
+def use_threads(threads: int) -> None:
+    """Run the parallel kernels on ``threads`` threads (numba's default: every core)."""
+    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+
+
 def cluster_distance_sums(xy: np.ndarray, labels: np.ndarray, n_labels: int) -> np.ndarray:
     """sum_j ||xy_i - xy_j|| per label of j, for every 2-D point i (exact, no n x n matrix).
 

@@ -171,18 +171,28 @@ def map_metrics(
     threads: int,
     graph: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, float]:
-    """All metrics of one map; ``z_train`` are the codes of the map's train points, in order."""
+    """All metrics of one map; ``z_train`` are the codes of the map's train points, in order.
+
+    Runs on ``threads`` threads (BLAS and numba included), the number the rule claims, so that
+    it shares the machine with the jobs beside it instead of oversubscribing it.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from .kernels import use_threads
+
+    use_threads(threads)
     train = frame[frame["split"] == "train"]
     test = frame[frame["split"] == "test"]
     txy, exy = train[["x", "y"]].to_numpy(), test[["x", "y"]].to_numpy()
     ytr, yte = train["label"].to_numpy(), test["label"].to_numpy()
-    out = knn_accuracies(txy, ytr, exy, yte, params["knn_k"], threads)
-    z_tw, xy_tw, sil_sample = _large_map_samples(z_train, txy, params)
-    out["trustworthiness"] = trustworthiness(
-        z_tw, xy_tw, params["trustworthiness_points"], params["trustworthiness_k"]
-    )
-    out["silhouette"] = silhouette(txy, ytr, sil_sample, params["seed"])
-    out.update(structure.map_structure(z_train, txy, ytr, params, graph))
+    with threadpool_limits(threads):
+        out = knn_accuracies(txy, ytr, exy, yte, params["knn_k"], threads)
+        z_tw, xy_tw, sil_sample = _large_map_samples(z_train, txy, params)
+        out["trustworthiness"] = trustworthiness(
+            z_tw, xy_tw, params["trustworthiness_points"], params["trustworthiness_k"]
+        )
+        out["silhouette"] = silhouette(txy, ytr, sil_sample, params["seed"])
+        out.update(structure.map_structure(z_train, txy, ytr, params, graph))
     out["fit_seconds"] = float(info.get("fit_seconds", np.nan))
     out["transform_seconds"] = float(info.get("transform_seconds", np.nan))
     return out
