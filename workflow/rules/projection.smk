@@ -15,7 +15,7 @@ rule neighbors:
     priority: PRIORITY_CHAIN
     conda:
         "../../envs/projection.yaml"
-    threads: 2
+    threads: half_cores(2)
     resources:
         mem_mb=3000,
         runtime=20,
