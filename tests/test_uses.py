@@ -117,3 +117,19 @@ def test_without_class_and_bad_class():
     assert out["y_train"].tolist() == [0, 2, 0, 2] and out["y_test"].tolist() == [0, 2]
     with pytest.raises(AtlasError, match=r"anomaly_class = 7 must be one of the classes"):
         uses.without_class(d, 7)
+
+
+def test_judge_does_not_depend_on_the_blas_threads(tmp_path):
+    """fit_judge stops L-BFGS early (tol 1e-3); it runs BLAS on one thread so that where it
+    stops, and so the sample scores, do not move with the job's BLAS thread count."""
+    from threadpoolctl import threadpool_limits
+
+    z, y = blobs(n=3000, dim=200, classes=10)
+    x = (z - z.min()) / (z.max() - z.min())
+    d = {"x_train": x[:2500], "y_train": y[:2500], "x_test": x[2500:], "y_test": y[2500:]}
+    judges = []
+    for threads in (1, 2):
+        with threadpool_limits(threads):
+            judges.append(uses.fit_judge(d, tmp_path / f"judge{threads}.npz"))
+    for key in uses.JUDGE_KEYS:
+        np.testing.assert_array_equal(judges[0][key], judges[1][key])

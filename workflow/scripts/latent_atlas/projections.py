@@ -239,7 +239,13 @@ def project(
         raise AtlasError(f"unknown projection method {method!r}; known: {', '.join(METHODS)}")
     tr, te = graph["train_index"], graph["test_index"]
     z_train, z_test = latent["z_train"][tr], latent["z_test"][te]
-    train_xy, test_xy, info = PROJECTIONS[method](z_train, z_test, graph, params, threads)
+    from threadpoolctl import threadpool_limits
+
+    # BLAS on one thread, whatever the job's threads: the PCA initialisation of t-SNE (and PCA
+    # itself) otherwise changes in the last bits with the BLAS thread count, which t-SNE
+    # amplifies into another map. The methods' own threads (openTSNE's, umap's) are unaffected.
+    with threadpool_limits(limits=1, user_api="blas"):
+        train_xy, test_xy, info = PROJECTIONS[method](z_train, z_test, graph, params, threads)
     for name, xy, n in (("train", train_xy, len(tr)), ("test", test_xy, len(te))):
         if xy.shape != (n, 2) or not np.isfinite(xy).all():
             raise AtlasError(f"{method}: {name} map has shape {xy.shape} or non-finite values")
