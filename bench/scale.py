@@ -169,6 +169,9 @@ def main() -> None:
                     f"{r['rss_mb']:8.0f} MB peak{recall}",
                     flush=True,
                 )
+    if len(args.sizes) < 2:
+        print("\none size: no growth exponent to fit")
+        return
     print(
         f"\ngrowth exponents over n = {', '.join(f'{n:,}' for n in args.sizes)} "
         f"(seconds ~ n^b, peak RSS ~ n^b) and a fit-based estimate at n = {args.extrapolate:,}:"
