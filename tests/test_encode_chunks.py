@@ -72,3 +72,13 @@ def test_missing_member_names_the_file(tmp_path):
     np.savez_compressed(tmp_path / "d.npz", y=np.zeros(3))
     with pytest.raises(AtlasError, match="cannot read 'x_train'"):
         NpzRows(tmp_path / "d.npz", "x_train")
+
+
+def test_open_data_checks_what_load_data_checks(tmp_path, digits):  # noqa: F811
+    bad = {**digits, "y_test": digits["y_test"][:-1]}
+    np.savez_compressed(tmp_path / "d.npz", **bad)
+    with pytest.raises(AtlasError, match=r"y_test .* does not match x_test"):
+        open_data(tmp_path / "d.npz")
+    np.savez_compressed(tmp_path / "d.npz", **{**digits, "x_test": digits["x_test"].astype(float)})
+    with pytest.raises(AtlasError, match="x_test must be float32"):
+        open_data(tmp_path / "d.npz")

@@ -167,9 +167,14 @@ def model_spec(wildcards):
     return canonical(config["models"][wildcards.model])
 
 
+def map_method(wildcards):
+    """(method, parameter overrides) of {method}: a sweep's map names its base method."""
+    return SWEEP_MAPS.get(wildcards.method, (wildcards.method, {}))
+
+
 def method_params(wildcards):
     """A method's parameters plus the shared projection seed (a sweep's map: its overrides)."""
-    method, over = SWEEP_MAPS.get(wildcards.method, (wildcards.method, {}))
+    method, over = map_method(wildcards)
     return canonical(
         {**config["methods"][method], "seed": config["projection"]["seed"], **over}
     )
@@ -219,7 +224,7 @@ def project_threads(wildcards):
     two would keep another job off the second core). t-SNE takes half the cores: its map is
     identical for any thread count (tested), and on two cores it then runs beside UMAP.
     """
-    method, _ = SWEEP_MAPS.get(wildcards.method, (wildcards.method, {}))
+    method, _ = map_method(wildcards)
     if method == "pca" or (
         method == "umap" and method_params(wildcards)["deterministic"]
     ):
@@ -229,7 +234,7 @@ def project_threads(wildcards):
 
 def project_priority(wildcards):
     """The slow maps first (t-SNE, UMAP); PCA takes seconds and can come later."""
-    method, _ = SWEEP_MAPS.get(wildcards.method, (wildcards.method, {}))
+    method, _ = map_method(wildcards)
     return PRIORITY_METRICS if method == "pca" else PRIORITY_MAPS
 
 

@@ -86,11 +86,15 @@ def normalise(
     return datasets.normalise(dataset, spec, config.get("mnist", {}), resource_dir, out_path)
 
 
-def check_arrays(arrays: Mapping[str, np.ndarray], name: str) -> None:
-    """Shape, dtype and range checks shared by the writer and every reader."""
+def check_arrays(arrays: Mapping, name: str) -> None:
+    """Shape, dtype and range checks shared by the writer and every reader.
+
+    ``x_train``/``x_test`` may also be :class:`NpzRows` (:func:`open_data`): their shapes and
+    dtypes are checked here, their pixel range block by block as they are read (check_rows).
+    """
     xtr, xte = arrays["x_train"], arrays["x_test"]
     problems = []
-    if xtr.ndim != 2 or xte.ndim != 2 or xtr.shape[1] != xte.shape[1]:
+    if len(xtr.shape) != 2 or len(xte.shape) != 2 or xtr.shape[1] != xte.shape[1]:
         problems.append(f"x_train {xtr.shape} and x_test {xte.shape} must be (N, D) with equal D")
     channels = int(arrays.get("channels", 1))  # 3 for colour images (datasets.py)
     if int(np.prod(arrays["image_shape"])) * channels != xtr.shape[-1]:
@@ -102,7 +106,8 @@ def check_arrays(arrays: Mapping[str, np.ndarray], name: str) -> None:
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if y.shape != (x.shape[0],):
             problems.append(f"y_{split} {y.shape} does not match x_{split} {x.shape}")
-        if x.dtype != np.float32 or (x.size and (x.min() < 0 or x.max() > 1)):
+        in_memory = isinstance(x, np.ndarray)
+        if x.dtype != np.float32 or (in_memory and x.size and (x.min() < 0 or x.max() > 1)):
             problems.append(f"x_{split} must be float32 in [0, 1]")
     if problems:
         raise AtlasError(f"{name}: " + "; ".join(problems))
@@ -119,26 +124,13 @@ def open_data(path: str | os.PathLike[str]) -> dict:
     """A ``data.npz`` whose images stay on disk: ``x_train``/``x_test`` are :class:`NpzRows`.
 
     For jobs that stream over the images once (encode), so that they never hold the whole
-    float32 array. The labels and shapes are loaded and checked as :func:`load_data` does; the
-    pixel range is checked chunk by chunk with :func:`check_rows` as the rows are read.
+    float32 array. Everything else is loaded, and all is checked as :func:`load_data` does; the
+    pixel range chunk by chunk with :func:`check_rows` as the rows are read.
     """
-    small = load_npz_except(path, ("x_train", "x_test"))
-    arrays = {**small, "x_train": NpzRows(path, "x_train"), "x_test": NpzRows(path, "x_test")}
-    problems = []
-    xtr, xte = arrays["x_train"], arrays["x_test"]
-    if xtr.shape[1] != xte.shape[1]:
-        problems.append(f"x_train {xtr.shape} and x_test {xte.shape} must have equal widths")
-    for split in ("train", "test"):
-        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if x.dtype != np.float32:
-            problems.append(f"x_{split} must be float32 in [0, 1], not {x.dtype}")
-        if y.shape != (x.shape[0],):
-            problems.append(f"y_{split} {y.shape} does not match x_{split} {x.shape}")
-    channels = int(arrays.get("channels", 1))
-    if int(np.prod(arrays["image_shape"])) * channels != xtr.shape[1]:
-        problems.append(f"image_shape x {channels} channel(s) != D={xtr.shape[1]}")
-    if problems:
-        raise AtlasError(f"{path}: " + "; ".join(problems))
+    images = ("x_train", "x_test")
+    arrays = load_npz(path, tuple(k for k in DATA_KEYS if k not in images), skip=images)
+    arrays.update({k: NpzRows(path, k) for k in images})
+    check_arrays(arrays, str(path))
     return arrays
 
 
@@ -147,8 +139,3 @@ def check_rows(x: np.ndarray, name: str) -> np.ndarray:
     if x.size and (x.min() < 0 or x.max() > 1 or not np.isfinite(x).all()):
         raise AtlasError(f"{name}: pixel values outside [0, 1]; rebuild data.npz (snakemake)")
     return x
-
-
-def load_npz_except(path: str | os.PathLike[str], skip: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Every array of ``data.npz`` but ``skip``, checked for the rest of DATA_KEYS."""
-    return load_npz(path, tuple(k for k in DATA_KEYS if k not in skip), skip=skip)
