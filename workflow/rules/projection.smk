@@ -30,7 +30,7 @@ rule project:
     input:
         latent=rules.encode.output.latent,
         graph=rules.neighbors.output.graph,
-        code=package_code("neighbors", "projections", "sweeps"),
+        code=package_code("neighbors", "projections", "sweeps", "numba_cache"),
     output:
         projection="results/{dataset}/{model}/projections/{method}.parquet",
     log:

@@ -186,6 +186,9 @@ def umap(
         warnings.simplefilter("ignore")  # "not an NNDescent object", n_jobs override notes
         import umap as umap_learn
 
+        from .numba_cache import cache_kernels
+
+        cache_kernels("umap")  # only the first UMAP job on a machine compiles its kernels
         k = int(params["n_neighbors"])
         test_ind, test_dist = graph["test_ind"], graph["test_dist"]
 

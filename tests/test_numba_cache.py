@@ -1,0 +1,94 @@
+"""umap-learn's uncached numba kernels get numba's disk cache, without changing any map."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+from latent_atlas.numba_cache import cache_kernels
+from numba.core.caching import NullCache
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _py(x):
+    return x + 1
+
+
+def _py_cached(x):
+    return x + 2
+
+
+def _py_parallel_only(x):
+    return x + 3
+
+
+def test_only_safe_kernels_get_the_cache(monkeypatch: pytest.MonkeyPatch):
+    """One function built serial and parallel: only the serial build is cached (their cache
+    entries would share a key); a function umap-learn caches itself is left alone."""
+    module = types.ModuleType("fakeumap.layouts")
+    module.serial = numba.njit(_py)
+    module.parallel = numba.njit(_py, parallel=True)
+    module.own = numba.njit(cache=True)(_py_cached)
+    module.alone = numba.njit(_py_parallel_only, parallel=True)
+    module.alias = module.serial  # re-exported names count once
+    monkeypatch.setitem(sys.modules, "fakeumap", types.ModuleType("fakeumap"))
+    monkeypatch.setitem(sys.modules, "fakeumap.layouts", module)
+    own_cache = module.own._cache
+    assert cache_kernels("fakeumap") == 2
+    assert not isinstance(module.serial._cache, NullCache)
+    assert isinstance(module.parallel._cache, NullCache)
+    assert not isinstance(module.alone._cache, NullCache)
+    assert module.own._cache is own_cache
+    assert cache_kernels("fakeumap") == 0  # idempotent
+
+
+UMAP_RUN = """
+import json, sys
+import numpy as np
+sys.path.insert(0, {scripts!r})
+from latent_atlas import neighbors, numba_cache, projections
+if {disable}:
+    numba_cache.cache_kernels = lambda package="umap": 0
+rng = np.random.default_rng(0)
+centres = rng.normal(0, 5, (4, 8)).astype(np.float32)
+latent = {{f"z_{{s}}": centres[np.arange(n) % 4] + rng.normal(0, 1, (n, 8)).astype(np.float32)
+          for s, n in (("train", 500), ("test", 100))}}
+graph = neighbors.knn_graph(latent["z_train"], latent["z_test"], 16, 1)
+params = {{"n_neighbors": 15, "min_dist": 0.1, "deterministic": True, "seed": 0}}
+train_xy, test_xy, _ = projections.umap(latent["z_train"], latent["z_test"], graph, params, 1)
+np.save({out!r}, np.concatenate([train_xy, test_xy]))
+import umap.layouts, umap.umap_
+kernels = [umap.layouts._nb_optimize_layout_euclidean_single_epoch, umap.umap_.smooth_knn_dist]
+print(json.dumps([[sum(k.stats.cache_hits.values()), sum(k.stats.cache_misses.values())]
+                  for k in kernels]))
+"""
+
+
+@pytest.mark.slow
+def test_cached_umap_kernels_load_in_the_next_process_and_give_the_same_map(tmp_path: Path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+
+    def run(name: str, disable: bool) -> list:
+        code = UMAP_RUN.format(
+            scripts=str(REPO / "workflow" / "scripts"), disable=disable, out=str(tmp_path / name)
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    run("plain.npy", disable=True)  # umap-learn as shipped (compiles, caches nothing of these)
+    assert not list((tmp_path / "numba").rglob("umap_.smooth_knn_dist*"))
+    assert run("cold.npy", disable=False) == [[0, 1], [0, 1]]  # compiled once, stored
+    assert run("warm.npy", disable=False) == [[1, 0], [1, 0]]  # loaded, nothing compiled
+    plain = np.load(tmp_path / "plain.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "cold.npy"), plain)
+    np.testing.assert_array_equal(np.load(tmp_path / "warm.npy"), plain)
