@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -57,6 +58,23 @@ def row_chunks(x: np.ndarray | NpzRows, chunk: int | None = None) -> Iterator[np
         return
     for i in range(0, len(x), chunk):
         yield x[i : i + chunk]
+
+
+def predict(model: Any, x: np.ndarray) -> np.ndarray | list[np.ndarray]:
+    """``model.predict(x, batch_size=PREDICT_BATCH)``, batch by batch with ``predict_on_batch``.
+
+    The same compiled step on the same batches, so the same numbers (tested), without the
+    tf.data pipeline ``predict`` builds on every call: about 50 ms a call, which over encode's
+    40 calls on MNIST was half of its work.
+    """
+    outs = [
+        model.predict_on_batch(x[i : i + PREDICT_BATCH]) for i in range(0, len(x), PREDICT_BATCH)
+    ]
+    if not outs:
+        return model.predict(x, batch_size=PREDICT_BATCH, verbose=0)
+    if isinstance(outs[0], (list, tuple)):
+        return [np.concatenate([o[j] for o in outs]) for j in range(len(outs[0]))]
+    return np.concatenate(outs)
 
 
 def fixed_samples(labels: np.ndarray, per_class: int) -> np.ndarray:
@@ -107,11 +125,11 @@ def encode(
     encoder, decoder = encoder_of(model), decoder_of(model)
 
     def codes(x: np.ndarray) -> np.ndarray:
-        out = encoder.predict(x, batch_size=PREDICT_BATCH, verbose=0)
+        out = predict(encoder, x)
         return np.asarray(out[0] if is_variational(model) else out, dtype=np.float32)
 
     def decode(z: np.ndarray) -> np.ndarray:
-        return np.asarray(decoder.predict(z, batch_size=PREDICT_BATCH, verbose=0), np.float32)
+        return np.asarray(predict(decoder, z), np.float32)
 
     def encode_and_score(x_all: np.ndarray | NpzRows) -> tuple[np.ndarray, np.ndarray]:
         """Codes and per-image reconstruction errors in one pass over the images, chunk by

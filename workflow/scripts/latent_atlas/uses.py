@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 
 USES_KEYS = ("generated", "prior", "holdout_error_test", "cell_train", "cell_test")
 JUDGE_KEYS = ("coef", "intercept", "test_accuracy")
-PREDICT_BATCH = 2048
 
 
 # ---------------------------------------------------------------- numbers (no TensorFlow)
@@ -192,7 +191,7 @@ def use_inputs(
 ) -> dict[str, np.ndarray]:
     """What the use metrics need from TensorFlow, in ``uses.npz``: prior samples, the holdout
     model's test errors and, for an LSTM, its final cell states."""
-    from .encoding import per_sample_bce
+    from .encoding import per_sample_bce, predict
     from .models import decoder_of, encoder_of, has_prior, is_variational
     from .training import load_model
 
@@ -206,16 +205,14 @@ def use_inputs(
     else:  # ex-post density estimation (Ghosh et al. 2020): a Gaussian fitted to the codes
         z = rng.multivariate_normal(z_train.mean(axis=0), np.cov(z_train, rowvar=False), n)
         prior = "Gaussian fitted to the training codes"
-    generated = np.asarray(
-        decoder.predict(z.astype(np.float32), batch_size=PREDICT_BATCH, verbose=0), np.float32
-    )
+    generated = np.asarray(predict(decoder, z.astype(np.float32)), np.float32)
     holdout_err = np.zeros(0, np.float32)
     if holdout_path is not None:
         held = load_model(holdout_path)
         enc, dec = encoder_of(held), decoder_of(held)
-        codes = enc.predict(data["x_test"], batch_size=PREDICT_BATCH, verbose=0)
+        codes = predict(enc, data["x_test"])
         codes = codes[0] if is_variational(held) else codes
-        recon = dec.predict(codes, batch_size=PREDICT_BATCH, verbose=0)
+        recon = predict(dec, codes)
         holdout_err = per_sample_bce(data["x_test"], recon)
     cells = lstm_cell_states(model, data)
     arrays = {
@@ -246,6 +243,7 @@ def lstm_cell_states(
     """The code LSTM's final cell states of train and test images (empty for other models)."""
     import keras
 
+    from .encoding import predict
     from .models import encoder_of
 
     encoder = encoder_of(model)
@@ -254,10 +252,7 @@ def lstm_cell_states(
         empty = np.zeros((0, 0), np.float32)
         return empty, empty
     cell = keras.Model(encoder.inputs, encoder.get_layer("code_lstm").output[2])
-    return tuple(
-        np.asarray(cell.predict(data[f"x_{s}"], batch_size=PREDICT_BATCH, verbose=0), np.float32)
-        for s in ("train", "test")
-    )
+    return tuple(np.asarray(predict(cell, data[f"x_{s}"]), np.float32) for s in ("train", "test"))
 
 
 def load_use_inputs(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
