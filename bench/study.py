@@ -107,6 +107,16 @@ def job_benchmarks(folder: Path) -> list[tuple[str, float, float]]:
     return rows
 
 
+def work_floor(jobs: list[tuple[str, float, float]], cores: int) -> tuple[float, float]:
+    """(the jobs' seconds added up, the least wall they allow on ``cores`` cores).
+
+    Every job of the study claims one thread on two cores, so when the wall is close to this
+    floor, scheduling is not what is left to gain: only less work is.
+    """
+    work = sum(seconds for _, seconds, _ in jobs)
+    return work, work / max(1, cores)
+
+
 def timeline(log_text: str) -> list[tuple[str, float, float]]:
     """(job, start, end) in seconds from the run's start, parsed from snakemake's own log.
 
@@ -226,6 +236,11 @@ def main() -> None:
         print(
             f"  wall {wall_s:.1f} s, peak RSS {rss_s:.0f} MB "
             f"(largest job: {top[0]} {top[2]:.0f} MB)"
+        )
+        work, floor = work_floor(jobs, args.cores)
+        print(
+            f"  work: the jobs' seconds add up to {work:.1f} s, so {args.cores} cores need at "
+            f"least {floor:.1f} s; the wall is {wall_s / floor:.2f}x that"
         )
     print(f"\nratio snakemake / tutorial wall: {wall_s / wall_t:.2f}")
     print(f"load average at end {os.getloadavg()[0]:.2f}")
