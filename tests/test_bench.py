@@ -7,6 +7,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
+import numpy as np  # noqa: E402
 import study  # noqa: E402
 
 LOG = """\
@@ -55,3 +56,17 @@ def test_job_benchmarks_and_work_floor(tmp_path: Path):
     assert [(name, s) for name, s, _ in jobs] == [("mnist/ae32/train", 18.5), ("report", 3.5)]
     assert jobs[0][2] == 1311.8
     assert study.work_floor(jobs, 2) == (22.0, 11.0)
+
+
+def test_tutorial_loads_mnist_as_its_step_1(tmp_path: Path):
+    """The tutorial side reads the IDX files itself: float32 in [0, 1], 784 columns."""
+    from conftest import write_idx
+
+    rng = np.random.default_rng(0)
+    imgs = {"train": rng.integers(0, 256, (6, 28, 28)), "t10k": rng.integers(0, 256, (3, 28, 28))}
+    for split, arr in imgs.items():
+        write_idx(tmp_path / f"{split}-images-idx3-ubyte", arr)
+    x_train, x_test = study.load_mnist(str(tmp_path))
+    assert x_train.shape == (6, 784) and x_test.shape == (3, 784)
+    assert x_train.dtype == np.float32
+    np.testing.assert_array_equal(x_test, imgs["t10k"].reshape(3, 784).astype(np.float32) / 255)
