@@ -138,13 +138,32 @@ def job_benchmarks(folder: Path) -> list[tuple[str, float, float]]:
     return rows
 
 
-def work_floor(jobs: list[tuple[str, float, float]], cores: int) -> tuple[float, float]:
-    """(the jobs' seconds added up, the least wall they allow on ``cores`` cores).
+def job_threads(log_text: str) -> dict[str, int]:
+    """Threads each job claimed, by its benchmark name (as :func:`job_benchmarks` names it),
+    from snakemake's log (a job block shows ``threads:`` only above one)."""
+    threads, current = {}, None
+    for line in log_text.splitlines():
+        body = line.strip()
+        if body.startswith("benchmark: benchmarks/"):
+            current = body.split("benchmarks/", 1)[1].removesuffix(".tsv")
+            threads[current] = 1
+        elif body.startswith("threads:") and current is not None:
+            threads[current] = int(body.split()[-1])
+        elif not line.startswith("    "):
+            current = None
+    return threads
 
-    Every job of the study claims one thread on two cores, so when the wall is close to this
-    floor, scheduling is not what is left to gain: only less work is.
+
+def work_floor(
+    jobs: list[tuple[str, float, float]], cores: int, threads: dict[str, int] | None = None
+) -> tuple[float, float]:
+    """(the jobs' core-seconds added up, the least wall they allow on ``cores`` cores).
+
+    A job's seconds count once per thread it claimed (one unless ``threads`` says more). When
+    the wall is close to this floor, scheduling has nothing left to give: only less work does.
     """
-    work = sum(seconds for _, seconds, _ in jobs)
+    threads = threads or {}
+    work = sum(seconds * threads.get(name, 1) for name, seconds, _ in jobs)
     return work, work / max(1, cores)
 
 
@@ -277,10 +296,11 @@ def main() -> None:
             f"  wall {wall_s:.1f} s, peak RSS {rss_s:.0f} MB "
             f"(largest job: {top[0]} {top[2]:.0f} MB)"
         )
-        work, floor = work_floor(jobs, args.cores)
+        work, floor = work_floor(jobs, args.cores, job_threads(log.read_text()))
         print(
-            f"  work: the jobs' seconds add up to {work:.1f} s, so {args.cores} cores need at "
-            f"least {floor:.1f} s; the wall is {wall_s / floor:.2f}x that"
+            f"  work: the jobs' seconds (times their threads) add up to {work:.1f} s, so "
+            f"{args.cores} cores need at least {floor:.1f} s; the wall is {wall_s / floor:.2f}x "
+            "that"
         )
     print(f"\nratio snakemake / tutorial wall: {wall_s / wall_t:.2f}")
     print(f"load average at end {os.getloadavg()[0]:.2f}")

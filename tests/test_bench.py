@@ -16,6 +16,7 @@ Select jobs to execute...
 localrule normalise:
     output: results/mnist/data.npz
     jobid: 8
+    benchmark: benchmarks/mnist/normalise.tsv
     wildcards: dataset=mnist
 Shell command: None
 [Sun Nov 29 05:57:54 2026]
@@ -24,8 +25,10 @@ Finished jobid: 8 (Rule: normalise)
 [Sun Nov 29 05:57:54 2026]
 localrule train:
     jobid: 7
+    benchmark: benchmarks/mnist/ae32/train.tsv
     wildcards: dataset=mnist, model=ae32
     priority: 30
+    threads: 2
 
 [Sun Nov 29 05:57:54 2026]
 rule study_metrics:
@@ -56,6 +59,9 @@ def test_job_benchmarks_and_work_floor(tmp_path: Path):
     assert [(name, s) for name, s, _ in jobs] == [("mnist/ae32/train", 18.5), ("report", 3.5)]
     assert jobs[0][2] == 1311.8
     assert study.work_floor(jobs, 2) == (22.0, 11.0)
+    threads = study.job_threads(LOG)  # a job's seconds count once per thread it claimed
+    assert threads == {"mnist/normalise": 1, "mnist/ae32/train": 2}
+    assert study.work_floor(jobs, 2, threads) == (40.5, 20.25)
 
 
 def test_tutorial_loads_mnist_as_its_step_1(tmp_path: Path):

@@ -106,3 +106,14 @@ def test_batched_predict_equals_keras_predict(kind, monkeypatch):
             strict=True,
         ):
             np.testing.assert_array_equal(g, w)
+
+
+def test_batched_predict_of_no_rows_has_the_output_shape():
+    """No rows in, no rows out, with each output's width (a VAE with prior_samples: 0)."""
+    from latent_atlas import models
+
+    model = models.build_model({"kind": "vae", "latent_dim": 8, "hidden": [16]}, 64, (8, 8))
+    codes = encoding.predict(models.encoder_of(model), np.zeros((0, 64), np.float32))
+    assert [c.shape for c in codes] == [(0, 8), (0, 8)]
+    images = encoding.predict(models.decoder_of(model), np.zeros((0, 8), np.float32))
+    assert images.shape == (0, 64)

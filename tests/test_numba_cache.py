@@ -30,6 +30,14 @@ def _py_parallel_only(x):
     return x + 3
 
 
+def _py_twice_serial(x):
+    return x + 4
+
+
+def _py_half_cached(x):
+    return x + 5
+
+
 def test_only_safe_kernels_get_the_cache(monkeypatch: pytest.MonkeyPatch):
     """One function built serial and parallel: only the serial build is cached (their cache
     entries would share a key); a function umap-learn caches itself is left alone."""
@@ -39,6 +47,10 @@ def test_only_safe_kernels_get_the_cache(monkeypatch: pytest.MonkeyPatch):
     module.own = numba.njit(cache=True)(_py_cached)
     module.alone = numba.njit(_py_parallel_only, parallel=True)
     module.alias = module.serial  # re-exported names count once
+    module.plain = numba.njit(_py_twice_serial)  # two serial builds: which would own the entry?
+    module.fast = numba.njit(_py_twice_serial, fastmath=True)
+    module.half_uncached = numba.njit(_py_half_cached)  # its twin caches already: would clash
+    module.half_cached = numba.njit(cache=True, parallel=True)(_py_half_cached)
     monkeypatch.setitem(sys.modules, "fakeumap", types.ModuleType("fakeumap"))
     monkeypatch.setitem(sys.modules, "fakeumap.layouts", module)
     own_cache = module.own._cache
@@ -47,6 +59,8 @@ def test_only_safe_kernels_get_the_cache(monkeypatch: pytest.MonkeyPatch):
     assert isinstance(module.parallel._cache, NullCache)
     assert not isinstance(module.alone._cache, NullCache)
     assert module.own._cache is own_cache
+    for name in ("plain", "fast", "half_uncached"):
+        assert isinstance(getattr(module, name)._cache, NullCache), name
     assert cache_kernels("fakeumap") == 0  # idempotent
 
 
@@ -88,6 +102,8 @@ def test_cached_umap_kernels_load_in_the_next_process_and_give_the_same_map(tmp_
     run("plain.npy", disable=True)  # umap-learn as shipped (compiles, caches nothing of these)
     assert not list((tmp_path / "numba").rglob("umap_.smooth_knn_dist*"))
     assert run("cold.npy", disable=False) == [[0, 1], [0, 1]]  # compiled once, stored
+    for kernel in ("umap_.smooth_knn_dist", "layouts._optimize_layout_euclidean_single_epoch"):
+        assert list((tmp_path / "numba").rglob(f"{kernel}-*.nbi")), kernel
     assert run("warm.npy", disable=False) == [[1, 0], [1, 0]]  # loaded, nothing compiled
     plain = np.load(tmp_path / "plain.npy")
     np.testing.assert_array_equal(np.load(tmp_path / "cold.npy"), plain)

@@ -188,7 +188,7 @@ def umap(
 
         from .numba_cache import cache_kernels
 
-        cache_kernels("umap")  # only the first UMAP job on a machine compiles its kernels
+        cache_kernels("umap")  # the first deterministic UMAP job on a machine compiles them
         k = int(params["n_neighbors"])
         test_ind, test_dist = graph["test_ind"], graph["test_dist"]
 
