@@ -37,15 +37,14 @@ WORKFLOW_FILES = ("Snakefile", "config.yaml", "config", "workflow", "profiles", 
 
 
 def load_mnist(folder: str) -> tuple:
-    """The tutorial's step 1 on the verified IDX files: ``mnist.load_data()`` (here a plain
-    read of the four files), then float32 / 255 and 28 x 28 -> 784."""
-    import numpy as np
+    """The tutorial's step 1 on the verified IDX files: ``mnist.load_data()`` (here the
+    package's IDX reader), then float32 / 255 and 28 x 28 -> 784."""
+    from latent_atlas.idx import read_idx
 
-    def images(name: str) -> np.ndarray:
-        raw = (Path(folder) / name).read_bytes()
-        return np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)
-
-    x_train, x_test = images("train-images-idx3-ubyte"), images("t10k-images-idx3-ubyte")
+    x_train, x_test = (
+        read_idx(Path(folder) / f"{split}-images-idx3-ubyte", expect_ndim=3)
+        for split in ("train", "t10k")
+    )
     x_train = x_train.astype("float32") / 255.0
     x_test = x_test.astype("float32") / 255.0
     return x_train.reshape((x_train.shape[0], 28 * 28)), x_test.reshape((x_test.shape[0], 28 * 28))
@@ -138,22 +137,6 @@ def job_benchmarks(folder: Path) -> list[tuple[str, float, float]]:
     return rows
 
 
-def job_threads(log_text: str) -> dict[str, int]:
-    """Threads each job claimed, by its benchmark name (as :func:`job_benchmarks` names it),
-    from snakemake's log (a job block shows ``threads:`` only above one)."""
-    threads, current = {}, None
-    for line in log_text.splitlines():
-        body = line.strip()
-        if body.startswith("benchmark: benchmarks/"):
-            current = body.split("benchmarks/", 1)[1].removesuffix(".tsv")
-            threads[current] = 1
-        elif body.startswith("threads:") and current is not None:
-            threads[current] = int(body.split()[-1])
-        elif not line.startswith("    "):
-            current = None
-    return threads
-
-
 def work_floor(
     jobs: list[tuple[str, float, float]], cores: int, threads: dict[str, int] | None = None
 ) -> tuple[float, float]:
@@ -167,19 +150,19 @@ def work_floor(
     return work, work / max(1, cores)
 
 
-def timeline(log_text: str) -> list[tuple[str, float, float]]:
-    """(job, start, end) in seconds from the run's start, parsed from snakemake's own log.
+def _job_blocks(log_text: str) -> dict[str, dict]:
+    """Per jobid: name (``rule[wildcards]``), start, end (epoch seconds), benchmark, threads.
 
-    Each job block starts with ``[date]`` + ``localrule NAME:`` and carries ``jobid`` and
-    ``wildcards`` lines; ``[date]`` + ``Finished jobid: N`` ends it. One-second resolution,
-    enough to see which jobs ran side by side and which chain sets the wall.
+    Each job block starts with ``[date]`` + ``localrule NAME:`` and carries ``jobid``,
+    ``benchmark``, ``wildcards`` and (above one) ``threads`` lines; ``[date]`` +
+    ``Finished jobid: N`` ends it. One-second resolution.
     """
     import re
     from datetime import datetime
 
     stamp = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
     lines = log_text.splitlines()
-    starts, ends, names = {}, {}, {}
+    jobs: dict[str, dict] = {}
     for i, line in enumerate(lines[:-1]):
         m = stamp.match(line.strip())
         if not m:
@@ -188,26 +171,46 @@ def timeline(log_text: str) -> list[tuple[str, float, float]]:
         nxt = lines[i + 1].strip()
         if nxt.startswith(("localrule ", "rule ")) and nxt.endswith(":"):
             rule = nxt.split()[-1].rstrip(":")
-            jobid, wc = None, ""
+            fields = {}
             for body in lines[i + 2 : i + 40]:
-                b = body.strip()
-                if b.startswith("jobid:"):
-                    jobid = b.split()[-1]
-                elif b.startswith("wildcards:"):
-                    wc = ",".join(
-                        v.split("=")[1] for v in b[len("wildcards:") :].split(", ") if "=" in v
-                    )
-                elif not body.startswith("    "):
+                if not body.startswith("    "):
                     break
-            if jobid is not None:
-                starts[jobid], names[jobid] = when, f"{rule}[{wc}]" if wc else rule
+                key, _, value = body.strip().partition(": ")
+                fields[key] = value
+            if "jobid" in fields:
+                wc = ",".join(
+                    v.split("=")[1] for v in fields.get("wildcards", "").split(", ") if "=" in v
+                )
+                bench = fields.get("benchmark", "")
+                jobs[fields["jobid"]] = {
+                    "name": f"{rule}[{wc}]" if wc else rule,
+                    "start": when,
+                    "benchmark": bench.removeprefix("benchmarks/").removesuffix(".tsv"),
+                    "threads": int(fields.get("threads", 1)),
+                }
         elif nxt.startswith("Finished jobid:"):
-            ends[nxt.split()[2]] = when
-    if not starts:
+            jobs.setdefault(nxt.split()[2], {})["end"] = when
+    return {j: job for j, job in jobs.items() if "start" in job}
+
+
+def job_threads(log_text: str) -> dict[str, int]:
+    """Threads each job claimed, by its benchmark name (as :func:`job_benchmarks` names it)."""
+    return {
+        job["benchmark"]: job["threads"]
+        for job in _job_blocks(log_text).values()
+        if job["benchmark"]
+    }
+
+
+def timeline(log_text: str) -> list[tuple[str, float, float]]:
+    """(job, start, end) in seconds from the run's start, parsed from snakemake's own log:
+    enough to see which jobs ran side by side and which chain sets the wall."""
+    jobs = [job for job in _job_blocks(log_text).values() if "end" in job]
+    if not jobs:
         return []
-    t0 = min(starts.values())
+    t0 = min(job["start"] for job in jobs)
     return sorted(
-        ((names[j], starts[j] - t0, ends[j] - t0) for j in starts if j in ends),
+        ((job["name"], job["start"] - t0, job["end"] - t0) for job in jobs),
         key=lambda r: (r[1], r[2]),
     )
 

@@ -67,15 +67,14 @@ def predict(model: Any, x: np.ndarray) -> np.ndarray | list[np.ndarray]:
     tf.data pipeline ``predict`` builds on every call: about 50 ms a call, which over encode's
     40 calls on MNIST was half of its work.
     """
-    if len(x) == 0:  # e.g. prior_samples: 0; Keras' predict fails on no rows
-        out = model.predict_on_batch(np.zeros((1, *x.shape[1:]), x.dtype))
-        return [np.asarray(o)[:0] for o in out] if isinstance(out, (list, tuple)) else out[:0]
-    outs = [
-        model.predict_on_batch(x[i : i + PREDICT_BATCH]) for i in range(0, len(x), PREDICT_BATCH)
-    ]
+    batches = [x[i : i + PREDICT_BATCH] for i in range(0, len(x), PREDICT_BATCH)]
+    # No rows (e.g. prior_samples: 0), on which Keras' predict fails: one zero row gives each
+    # output's width, and [:0] keeps none of it.
+    outs = [model.predict_on_batch(b) for b in batches or [np.zeros((1, *x.shape[1:]), x.dtype)]]
+    rows = len(x)
     if isinstance(outs[0], (list, tuple)):
-        return [np.concatenate([o[j] for o in outs]) for j in range(len(outs[0]))]
-    return np.concatenate(outs)
+        return [np.concatenate([o[j] for o in outs])[:rows] for j in range(len(outs[0]))]
+    return np.concatenate(outs)[:rows]
 
 
 def fixed_samples(labels: np.ndarray, per_class: int) -> np.ndarray:
