@@ -30,7 +30,9 @@ rule project:
     input:
         latent=rules.encode.output.latent,
         graph=rules.neighbors.output.graph,
-        code=package_code("neighbors", "projections", "sweeps", "numba_cache"),
+        code=package_code(
+            "neighbors", "projections", "sweeps", "numba_cache", "umap_import"
+        ),
     output:
         projection="results/{dataset}/{model}/projections/{method}.parquet",
     log:

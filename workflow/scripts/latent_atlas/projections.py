@@ -10,13 +10,11 @@ test points using the precomputed test->train neighbours.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -45,19 +43,6 @@ def setup_numba_cache(path: str | None) -> None:
             log.warning(warning)
         if folder:
             os.environ["NUMBA_CACHE_DIR"] = folder
-
-
-@contextlib.contextmanager
-def _without_tensorflow() -> Iterator[None]:
-    """``import umap`` pulls in TensorFlow for ParametricUMAP (seconds); we never use it."""
-    had = "tensorflow" in sys.modules
-    if not had:
-        sys.modules["tensorflow"] = None  # type: ignore[assignment]  # makes `import` fail fast
-    try:
-        yield
-    finally:
-        if not had:
-            sys.modules.pop("tensorflow", None)
 
 
 def _fit_and_place(
@@ -182,11 +167,12 @@ def umap(
     ``deterministic: true`` passes ``random_state``, which makes umap-learn bit-reproducible
     but single-threaded; ``false`` lets it use every thread.
     """
-    with _without_tensorflow(), warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "not an NNDescent object", n_jobs override notes
-        import umap as umap_learn
-
         from .numba_cache import cache_kernels
+        from .umap_import import import_umap
+
+        umap_learn = import_umap()  # without TensorFlow or pynndescent's index builder
 
         cache_kernels("umap")  # the first deterministic UMAP job on a machine compiles them
         k = int(params["n_neighbors"])
