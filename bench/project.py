@@ -74,7 +74,7 @@ def ours_side(
     """latent-atlas' projection stage as the rules run it, optionally on a subsample of n."""
     import tempfile
 
-    from latent_atlas import metrics, neighbors, projections
+    from latent_atlas import maps, measures, metrics, neighbors, projections
 
     d = load(path)
     params = {
@@ -109,8 +109,8 @@ def ours_side(
             times[method] = time.perf_counter() - t
             if with_metrics:
                 t = time.perf_counter()
-                _, info = projections.read_map(f"{tmp}/{method}.parquet")
-                metrics.map_metrics(frame, info, z_train, mparams, THREADS)
+                _, info = maps.read_map(f"{tmp}/{method}.parquet")
+                measures.map_metrics(frame, info, z_train, mparams, THREADS)
                 times[f"metrics {method}"] = time.perf_counter() - t
         if with_metrics:
             t = time.perf_counter()

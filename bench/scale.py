@@ -60,9 +60,9 @@ def codes(n: int, dim: int = 32, seed: int = 0) -> dict[str, np.ndarray]:
 
 def worker(step: str, n: int, folder: Path, exact_max: int, threads: int) -> None:
     """One step in this process; prints a JSON line with its compute seconds."""
-    from latent_atlas import projections
+    from latent_atlas import numba_cache
 
-    projections.setup_numba_cache(os.environ.get("NUMBA_CACHE_DIR", "~/.cache/latent-atlas/numba"))
+    numba_cache.setup_numba_cache(os.environ.get("NUMBA_CACHE_DIR", "~/.cache/latent-atlas/numba"))
     if n > WARMUP:  # same step on a few points first: numba compilation is not timed
         worker_step(step, WARMUP, folder, min(exact_max, WARMUP // 2), threads)
     print(json.dumps(worker_step(step, n, folder, exact_max, threads)), flush=True)

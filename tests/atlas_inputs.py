@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from latent_atlas.io import save_npz
-from latent_atlas.projections import write_map
+from latent_atlas.maps import write_map
 
 METHODS = ("pca", "tsne", "umap")
 

@@ -16,7 +16,7 @@ from atlas_inputs import write_inputs
 from latent_atlas import atlas
 from latent_atlas.errors import AtlasError
 from latent_atlas.io import save_npz
-from latent_atlas.projections import write_map
+from latent_atlas.maps import write_map
 
 KEY = "syn/ae"
 

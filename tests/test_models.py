@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
-from latent_atlas import models  # noqa: E402
+from latent_atlas import kinds, models  # noqa: E402
 from latent_atlas.errors import AtlasError  # noqa: E402
 
 
@@ -15,7 +15,7 @@ def spec(kind: str, latent: int = 32, hidden: list[int] | None = None) -> dict:
 
 
 def test_seed_model_has_50992_weights():
-    m = models.build_model(spec("dense"), 784, (28, 28))
+    m = kinds.build_model(spec("dense"), 784, (28, 28))
     assert m.count_params() == 50_992
     assert [layer.name for layer in m.layers][1:] == ["encoder", "decoder"]
     assert models.encoder_of(m).output_shape == (None, 32)
@@ -35,7 +35,7 @@ def test_seed_model_has_50992_weights():
     ],
 )
 def test_builders_take_input_size_from_data(kind, hidden, dim, shape, params):
-    m = models.build_model(spec(kind, 32, hidden), dim, shape)
+    m = kinds.build_model(spec(kind, 32, hidden), dim, shape)
     assert m.input_shape == (None, dim)
     assert m.output_shape == (None, dim)
     out = m.predict(np.random.default_rng(0).random((3, dim), dtype=np.float32), verbose=0)
@@ -54,16 +54,16 @@ def test_builders_take_input_size_from_data(kind, hidden, dim, shape, params):
 
 def test_conv_rejects_image_that_does_not_halve():
     with pytest.raises(AtlasError, match=r"must divide by 2\*\*len\(hidden\) = 8"):
-        models.build_model(spec("conv", 8, [8, 8, 8]), 28 * 28, (28, 28))
+        kinds.build_model(spec("conv", 8, [8, 8, 8]), 28 * 28, (28, 28))
 
 
 def test_unknown_kind():
     with pytest.raises(AtlasError, match="unknown model kind"):
-        models.build_model(spec("gan"), 64, (8, 8))
+        kinds.build_model(spec("gan"), 64, (8, 8))
 
 
 def test_safe_mode_round_trip(tmp_path: Path):
-    m = models.build_model(spec("vae", 4, [8]), 64, (8, 8))
+    m = kinds.build_model(spec("vae", 4, [8]), 64, (8, 8))
     m.save(tmp_path / "m.keras")
     back = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
     assert models.is_variational(back)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 keras = pytest.importorskip("keras")
-from latent_atlas import data, models, training  # noqa: E402
+from latent_atlas import data, kinds, models, training  # noqa: E402
 from latent_atlas.errors import AtlasError  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,7 +77,7 @@ CASES = [
 @pytest.mark.parametrize(("kind", "shape", "channels", "params"), CASES)
 def test_builder_shapes_and_size(kind, shape, channels, params):
     dim = shape[0] * shape[1] * channels
-    m = models.build_model(SPECS[kind], dim, shape, channels)
+    m = kinds.build_model(SPECS[kind], dim, shape, channels)
     assert m.input_shape == (None, dim)
     assert models.encoder_of(m).output_shape == (None, 8)
     assert models.decoder_of(m).output_shape == (None, dim)
@@ -92,7 +92,7 @@ def test_builder_shapes_and_size(kind, shape, channels, params):
 
 
 def test_lstm_code_is_the_final_hidden_state():
-    m = models.build_model(SPECS["lstm"], 64, (8, 8))
+    m = kinds.build_model(SPECS["lstm"], 64, (8, 8))
     x = np.random.default_rng(0).random((2, 64), dtype=np.float32)
     layer = models.encoder_of(m).get_layer("code_lstm")
     _, h, _c = layer(x.reshape(2, 8, 8))
@@ -103,7 +103,7 @@ def test_lstm_code_is_the_final_hidden_state():
 
 def test_transformer_reconstructs_every_pixel_in_place():
     """Patchify and unpatchify are inverse: the decoder's pixel order is the input's."""
-    m = models.build_model({**SPECS["transformer"], "patch_size": 2}, 4 * 6 * 3, (4, 6), 3)
+    m = kinds.build_model({**SPECS["transformer"], "patch_size": 2}, 4 * 6 * 3, (4, 6), 3)
     enc = models.encoder_of(m)
     x = np.arange(72, dtype=np.float32)[None] / 72
     patches = keras.Model(enc.inputs, enc.get_layer("patches").output)
@@ -114,16 +114,16 @@ def test_transformer_reconstructs_every_pixel_in_place():
 
 def test_bad_transformer_settings_are_named():
     with pytest.raises(AtlasError, match="must divide by heads"):
-        models.build_model({**SPECS["transformer"], "heads": 3}, 64, (8, 8))
+        kinds.build_model({**SPECS["transformer"], "heads": 3}, 64, (8, 8))
     with pytest.raises(AtlasError, match="one number, the token width"):
-        models.build_model({**SPECS["transformer"], "hidden": [16, 16]}, 64, (8, 8))
+        kinds.build_model({**SPECS["transformer"], "hidden": [16, 16]}, 64, (8, 8))
     with pytest.raises(AtlasError, match="need image_shape"):
-        models.build_model(SPECS["lstm"], 64, (64,))
+        kinds.build_model(SPECS["lstm"], 64, (64,))
 
 
 @pytest.mark.parametrize("kind", list(SPECS))
 def test_safe_mode_round_trip(tmp_path, kind):
-    m = models.build_model(SPECS[kind], 64, (8, 8))
+    m = kinds.build_model(SPECS[kind], 64, (8, 8))
     m.save(tmp_path / "m.keras")
     back = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
     x = np.random.default_rng(1).random((2, 64), dtype=np.float32)

@@ -69,9 +69,9 @@ UMAP_RUN = """
 import json, sys
 import numpy as np
 sys.path.insert(0, {scripts!r})
-from latent_atlas import neighbors, numba_cache, projections
+from latent_atlas import methods, neighbors, numba_cache
 if {disable}:  # umap-learn as shipped: no kernel cache, pynndescent imported in full
-    numba_cache.cache_kernels = lambda package="umap": 0
+    numba_cache.cache_kernels = lambda package: 0
     import pynndescent
 rng = np.random.default_rng(0)
 centres = rng.normal(0, 5, (4, 8)).astype(np.float32)
@@ -79,7 +79,8 @@ latent = {{f"z_{{s}}": centres[np.arange(n) % 4] + rng.normal(0, 1, (n, 8)).asty
           for s, n in (("train", 500), ("test", 100))}}
 graph = neighbors.knn_graph(latent["z_train"], latent["z_test"], 16, 1)
 params = {{"n_neighbors": 15, "min_dist": 0.1, "deterministic": True, "seed": 0}}
-train_xy, test_xy, _ = projections.umap(latent["z_train"], latent["z_test"], graph, params, 1)
+fit = methods.get("umap").fit
+train_xy, test_xy, _ = fit(latent["z_train"], latent["z_test"], graph, params, 1)
 np.save({out!r}, np.concatenate([train_xy, test_xy]))
 import umap.layouts, umap.umap_
 kernels = [umap.layouts._nb_optimize_layout_euclidean_single_epoch, umap.umap_.smooth_knn_dist]

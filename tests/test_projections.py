@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from latent_atlas import metrics, neighbors, plotting, projections
+from latent_atlas import maps, measures, metrics, neighbors, plotting, projections
 from latent_atlas.errors import AtlasError
 
 METHOD_PARAMS = {
@@ -86,7 +86,7 @@ def test_test_points_land_in_their_train_cluster(tmp_path, latent, graph, name):
     )
     assert list(frame.columns) == ["x", "y", "label", "split", "index"]
     assert (frame["split"] == "train").sum() == 400 and (frame["split"] == "test").sum() == 100
-    back, info = projections.read_map(tmp_path / f"{name}.parquet")
+    back, info = maps.read_map(tmp_path / f"{name}.parquet")
     pd.testing.assert_frame_equal(back, frame)
     assert info["method"] == method and info["fit_seconds"] >= 0
     if name == "tsne_sklearn":
@@ -127,7 +127,7 @@ def test_unknown_method(tmp_path, latent, graph):
 def test_corrupt_map_is_named(tmp_path):
     (tmp_path / "umap.parquet").write_bytes(b"PAR1 truncated")
     with pytest.raises(AtlasError, match=r"umap.parquet: not a readable map"):
-        projections.read_map(tmp_path / "umap.parquet")
+        maps.read_map(tmp_path / "umap.parquet")
 
 
 def frame_of(train_xy, y_train, test_xy, y_test) -> pd.DataFrame:
@@ -157,7 +157,7 @@ def test_metrics_perfect_separation():
     centres = np.stack([np.cos(np.arange(10)), np.sin(np.arange(10))], 1) * 100
     tr = centres[y_tr] + rng.normal(0, 1, (1000, 2))
     te = centres[y_te] + rng.normal(0, 1, (300, 2))
-    m = metrics.map_metrics(frame_of(tr, y_tr, te, y_te), {"fit_seconds": 1.5}, tr, PARAMS, 1)
+    m = measures.map_metrics(frame_of(tr, y_tr, te, y_te), {"fit_seconds": 1.5}, tr, PARAMS, 1)
     assert m["knn_acc_1"] == 1.0 and m["knn_acc_5"] == 1.0
     assert m["trustworthiness"] == pytest.approx(1.0)  # the map is the data itself
     assert m["silhouette"] > 0.9
@@ -168,7 +168,7 @@ def test_metrics_shuffled_labels_are_chance():
     rng = np.random.default_rng(1)
     tr, te = rng.normal(size=(6000, 2)), rng.normal(size=(2000, 2))
     y_tr, y_te = rng.integers(0, 10, 6000), rng.integers(0, 10, 2000)
-    m = metrics.map_metrics(frame_of(tr, y_tr, te, y_te), {}, tr, PARAMS, 1)
+    m = measures.map_metrics(frame_of(tr, y_tr, te, y_te), {}, tr, PARAMS, 1)
     assert m["knn_acc_1"] == pytest.approx(0.1, abs=0.03)
     assert m["knn_acc_5"] == pytest.approx(0.1, abs=0.03)
     assert abs(m["silhouette"]) < 0.1

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import snakemake
-from latent_atlas import metrics, neighbors
+from latent_atlas import measures, metrics, neighbors
 
 
 def mixture(n_train: int = 3000, n_test: int = 300, dim: int = 16, seed: int = 0):
@@ -116,12 +116,12 @@ def test_metrics_below_cap_unchanged_above_cap_seeded_subsamples(latent, caplog)
     xy_train, xy_test = latent["z_train"][:, :2], latent["z_test"][:, :2]
     frame = _map_frame(latent, xy_train, xy_test)
     z = latent["z_train"]
-    below = metrics.map_metrics(frame, {}, z, {**PARAMS, "exact_max_points": 5000}, 1)
-    assert below == metrics.map_metrics(frame, {}, z, {**PARAMS, "exact_max_points": None}, 1)
+    below = measures.map_metrics(frame, {}, z, {**PARAMS, "exact_max_points": 5000}, 1)
+    assert below == measures.map_metrics(frame, {}, z, {**PARAMS, "exact_max_points": None}, 1)
     assert below["trustworthiness"] == metrics.trustworthiness(z, xy_train, 500, 5)
     assert below["silhouette"] == metrics.silhouette(xy_train, latent["y_train"], None, 7)
     with caplog.at_level(logging.INFO):
-        above = metrics.map_metrics(frame, {}, z, {**PARAMS, "exact_max_points": 1000}, 1)
+        above = measures.map_metrics(frame, {}, z, {**PARAMS, "exact_max_points": 1000}, 1)
     assert "seeded sample" in caplog.text
     keep = np.sort(np.random.default_rng(7).choice(3000, 500, replace=False))
     assert above["trustworthiness"] == metrics.trustworthiness(z[keep], xy_train[keep], 500, 5)

@@ -127,7 +127,9 @@ def test_spearman_pairs_matches_scipy_on_the_same_pairs(data):
     assert structure.spearman_pairs(high, low, 500, 3) == pytest.approx(expected)
 
 
-def test_map_structure_uses_the_graph_and_subsamples(data):
+def test_structure_measures_use_the_graph_and_subsample(data):
+    from latent_atlas import measures
+
     high, low = data
     ind = np.column_stack([np.arange(60), structure._map_neighbors(high, 15)])
     params = {
@@ -138,10 +140,18 @@ def test_map_structure_uses_the_graph_and_subsamples(data):
         "structure_pairs": 1000,
     }
     labels = np.arange(60) % 3
-    with_graph = structure.map_structure(high, low, labels, params, {"train_ind": ind})
-    without = structure.map_structure(high, low, labels, params)
-    assert with_graph == without
-    assert set(with_graph) == set(structure.SAMPLING)
+    names = ["knn_recall", "continuity", "rnx_auc", "spearman_pairs", "spearman_centroids"]
+
+    def run(graph):
+        m = measures.MapData(high, low, low[:0], labels, labels[:0], params, graph=graph)
+        out = {}
+        for name in names:
+            out.update(measures.REGISTRY[name].compute(m))
+        return out
+
+    with_graph = run({"train_ind": ind})
+    assert with_graph == run(None)
+    assert set(with_graph) == set(STRUCTURE)
     keep = structure.subsample(60, 30, 0)
     assert len(keep) == 30
     assert with_graph["rnx_auc"] == pytest.approx(
@@ -149,10 +159,13 @@ def test_map_structure_uses_the_graph_and_subsamples(data):
     )
 
 
+STRUCTURE = ["knn_recall_10", "continuity", "rnx_auc", "spearman_pairs", "spearman_centroids"]
+
+
 def test_every_map_gets_the_structure_measures():
     """metrics.map_metrics (what the map_metrics rule writes) includes all five, by name."""
     import pandas as pd
-    from latent_atlas import metrics
+    from latent_atlas import measures
 
     rng = np.random.default_rng(4)
     z = rng.normal(size=(300, 6))
@@ -175,6 +188,6 @@ def test_every_map_gets_the_structure_measures():
         "structure_pairs": 2000,
         "seed": 0,
     }
-    out = metrics.map_metrics(frame, {}, z[:250], params, 1)
-    for name in structure.SAMPLING:
+    out = measures.map_metrics(frame, {}, z[:250], params, 1)
+    for name in STRUCTURE:
         assert 0.0 < out[name] < 1.0, name

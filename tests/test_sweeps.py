@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import snakemake
-from latent_atlas import sweep_summary, sweeps
+from latent_atlas import methods, sweep_summary, sweeps
 from latent_atlas.errors import AtlasError
 from snakemake.utils import validate
 
@@ -68,7 +68,7 @@ def test_map_parameters_name_maps_not_models():
     variants = sweeps.map_variants({"s": s})
     assert variants["umap-n_neighbors30-seed2"] == ("umap", {"n_neighbors": 30, "seed": 2})
     assert variants["pca-seed1"] == ("pca", {"seed": 1})
-    assert sweeps.base_method("umap-n_neighbors30-seed2") == "umap"
+    assert methods.base_method("umap-n_neighbors30-seed2") == "umap"
 
 
 @pytest.mark.parametrize(
@@ -165,7 +165,7 @@ def fake_sweep(tmp_path: Path) -> dict:
             rot = np.array([[np.cos(seed), -np.sin(seed)], [np.sin(seed), np.cos(seed)]])
             # latent_dim 2: the same map rotated and scaled (disparity 0, overlap 1)
             xy = 2.0 * seed * base @ rot if dim == 2 else rng.normal(size=(200, 2))
-            from latent_atlas.projections import write_map
+            from latent_atlas.maps import write_map
 
             frame = pd.DataFrame(
                 {
@@ -234,12 +234,18 @@ def test_sweep_figures(tmp_path):
     )
     for path in out.values():
         assert Path(path).stat().st_size > 5000
-    section = sweep_summary.report_section("latent", tmp_path)
-    assert section["columns"] == ["silhouette", "procrustes_disparity", "knn_overlap_10"]
+    section = sweep_summary.report_section("latent", tmp_path, {"knn_k": [1]})
+    # every registered measure in the summary (timings aside), then the stability
+    assert section["columns"] == [
+        "knn_acc_1",
+        "silhouette",
+        "procrustes_disparity",
+        "knn_overlap_10",
+    ]
     first = section["rows"][0]
     assert first["label"] == "digits / latent_dim=2 / pca"
-    assert first["cells"][0] == "0.500 ± 0.000 (3)"
-    assert first["cells"][2] == "1.000 ± 0.000 (3)"  # the same map, rotated: all neighbours kept
+    assert first["cells"][1] == "0.500 ± 0.000 (3)"
+    assert first["cells"][3] == "1.000 ± 0.000 (3)"  # the same map, rotated: all neighbours kept
     assert section["metrics_uri"].startswith("data:image/png;base64,")
 
 

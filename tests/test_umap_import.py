@@ -16,7 +16,7 @@ PROBE = """
 import json, sys
 sys.path.insert(0, {scripts!r})
 import numpy as np
-from latent_atlas.umap_import import defer_pynndescent_index, import_umap
+from latent_atlas.methods._umap_import import defer_pynndescent_index, import_umap
 umap = import_umap()
 import pynndescent
 from pynndescent import NNDescent

@@ -2,8 +2,10 @@
 
 
 rule download_mnist:
+    input:
+        code=script_code("download_mnist"),
     output:
-        expand("resources/mnist/{file}", file=MNIST_FILES),
+        list(formats.get("mnist").resources),
     log:
         "logs/download_mnist.log",
     benchmark:
@@ -22,7 +24,7 @@ rule download_mnist:
 rule normalise:
     input:
         unpack(dataset_inputs),
-        code=package_code("download", "idx", "data", "datasets"),
+        code=script_code("normalise"),
     output:
         data="results/{dataset}/data.npz",
     log:
@@ -48,7 +50,7 @@ ruleorder: data_codes > encode
 rule data_codes:
     input:
         data=rules.normalise.output.data,
-        code=package_code("data", "datasets"),
+        code=script_code("data_codes"),
     output:
         latent="results/{dataset}/none/latent.npz",
     log:

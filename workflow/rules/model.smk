@@ -5,9 +5,7 @@
 rule train:
     input:
         data=rules.normalise.output.data,
-        code=package_code(
-            "data", "tfsetup", "models", "sequence_models", "adversarial", "training"
-        ),
+        code=script_code("train"),
     output:
         model="results/{dataset}/{model}/model.keras",
         history="results/{dataset}/{model}/history.csv",
@@ -15,7 +13,7 @@ rule train:
         "logs/{dataset}/{model}/train.log",
     benchmark:
         "benchmarks/{dataset}/{model}/train.tsv"
-    priority: PRIORITY_CHAIN
+    priority: planning.PRIORITY_CHAIN
     conda:
         "../../envs/tensorflow.yaml"
     threads: tf_threads(4)
@@ -34,14 +32,14 @@ rule encode:
     input:
         model=rules.train.output.model,
         data=rules.normalise.output.data,
-        code=package_code("data", "tfsetup", "models", "training", "encoding"),
+        code=script_code("encode"),
     output:
         latent="results/{dataset}/{model}/latent.npz",
     log:
         "logs/{dataset}/{model}/encode.log",
     benchmark:
         "benchmarks/{dataset}/{model}/encode.tsv"
-    priority: PRIORITY_CHAIN
+    priority: planning.PRIORITY_CHAIN
     conda:
         "../../envs/tensorflow.yaml"
     threads: tf_threads(2)
@@ -49,6 +47,6 @@ rule encode:
         mem_mb=1500,  # measured max_rss 0.8 GB on MNIST (bench/study.py)
         runtime=20,
     params:
-        encode=canonical(config["encode"]),
+        encode=planning.canonical(config["encode"]),
     script:
         "../scripts/encode.py"

@@ -5,14 +5,14 @@
 rule neighbors:
     input:
         latent=rules.encode.output.latent,
-        code=package_code("neighbors", "projections"),
+        code=script_code("neighbors"),
     output:
         graph="results/{dataset}/{model}/neighbors.npz",
     log:
         "logs/{dataset}/{model}/neighbors.log",
     benchmark:
         "benchmarks/{dataset}/{model}/neighbors.tsv"
-    priority: PRIORITY_CHAIN
+    priority: planning.PRIORITY_CHAIN
     conda:
         "../../envs/projection.yaml"
     threads: half_cores(2)
@@ -30,9 +30,7 @@ rule project:
     input:
         latent=rules.encode.output.latent,
         graph=rules.neighbors.output.graph,
-        code=package_code(
-            "neighbors", "projections", "sweeps", "numba_cache", "umap_import"
-        ),
+        code=script_code("project"),
     output:
         projection="results/{dataset}/{model}/projections/{method}.parquet",
     log:
@@ -58,14 +56,14 @@ rule map_metrics:
         projection=rules.project.output.projection,
         latent=rules.encode.output.latent,
         graph=rules.neighbors.output.graph,
-        code=package_code("neighbors", "projections", "metrics", "kernels", "structure"),
+        code=script_code("map_metrics"),
     output:
         table="results/{dataset}/{model}/metrics/{method}.csv",
     log:
         "logs/{dataset}/{model}/metrics_{method}.log",
     benchmark:
         "benchmarks/{dataset}/{model}/metrics_{method}.tsv"
-    priority: PRIORITY_METRICS
+    priority: planning.PRIORITY_METRICS
     conda:
         "../../envs/projection.yaml"
     threads: half_cores(2)
@@ -73,7 +71,7 @@ rule map_metrics:
         mem_mb=4000,
         runtime=20,
     params:
-        metrics=map_metric_params(),
+        metrics=PLAN.map_metric_params(),
         numba_cache_dir=config["projection"]["numba_cache_dir"],
     script:
         "../scripts/map_metrics.py"
@@ -82,7 +80,7 @@ rule map_metrics:
 rule pixel_reference:
     input:
         data=rules.normalise.output.data,
-        code=package_code("data", "neighbors", "metrics", "pixels"),
+        code=script_code("pixel_reference"),
     output:
         table="results/{dataset}/pixels_reference.csv",
     log:
@@ -108,7 +106,7 @@ rule reference_metrics:
         unpack(pixel_reference_input),
         latent=rules.encode.output.latent,
         graph=rules.neighbors.output.graph,
-        code=package_code("neighbors", "metrics", "pixels"),
+        code=script_code("reference_metrics"),
     output:
         table="results/{dataset}/{model}/metrics/reference.csv",
     log:
@@ -130,7 +128,7 @@ rule reference_metrics:
 rule model_metrics:
     input:
         tables=model_metric_tables,
-        code=package_code("metrics"),
+        code=script_code("aggregate_metrics"),
     output:
         table="results/{dataset}/{model}/metrics.csv",
     log:
@@ -150,7 +148,7 @@ rule model_metrics:
 rule study_metrics:
     input:
         tables=study_metric_tables(),
-        code=package_code("metrics"),
+        code=script_code("aggregate_metrics"),
     output:
         table="results/metrics.csv",
     log:
@@ -172,7 +170,7 @@ rule plot_map:
         projection=rules.project.output.projection,
         table=rules.map_metrics.output.table,
         data=rules.normalise.output.data,
-        code=package_code("data", "projections", "plotting"),
+        code=script_code("plot_map"),
     output:
         png=report(
             "results/{dataset}/{model}/figures/{method}.png",

@@ -4,7 +4,7 @@
 rule plot_data:
     input:
         data=rules.normalise.output.data,
-        code=package_code("data", "plotting"),
+        code=script_code("plot_data"),
     output:
         png=report(
             "results/{dataset}/figures/samples.png",
@@ -31,7 +31,7 @@ rule plot_model:
         latent=rules.encode.output.latent,
         history=rules.train.output.history,
         data=rules.normalise.output.data,
-        code=package_code("data", "plotting"),
+        code=script_code("plot_model"),
     output:
         training=report(
             "results/{dataset}/{model}/figures/training.png",
@@ -78,15 +78,7 @@ rule plot_model:
 rule report:
     input:
         unpack(report_inputs),
-        code=package_code(
-            "data",
-            "plotting",
-            "projections",
-            "report",
-            "literature",
-            "structure",
-            "sweep_summary",
-        ),
+        code=script_code("report"),
         template=str(
             Path(workflow.basedir)
             / "workflow/scripts/latent_atlas/templates/report.html.j2"
@@ -119,7 +111,6 @@ rule report:
         mem_mb=3000,
         runtime=10,
     params:
-        study=canonical(config["study"]),
         results=report_results(),
     script:
         "../scripts/report.py"
@@ -128,7 +119,7 @@ rule report:
 rule atlas:
     input:
         unpack(atlas_inputs),
-        code=package_code("projections", "atlas"),
+        code=script_code("atlas"),
         templates=[
             str(
                 Path(workflow.basedir)

@@ -7,7 +7,7 @@ rule sweep_summary:
     input:
         tables=sweep_tables,
         projections=sweep_projections,
-        code=package_code("projections", "structure", "sweep_summary"),
+        code=script_code("sweep_summary"),
     output:
         summary=report(
             "results/sweeps/{sweep}/summary.csv",
@@ -36,14 +36,7 @@ rule plot_sweep:
         summary=rules.sweep_summary.output.summary,
         projections=sweep_projections,
         data=sweep_data,
-        code=package_code(
-            "data",
-            "plotting",
-            "projections",
-            "structure",
-            "sweep_summary",
-            "sweep_figures",
-        ),
+        code=script_code("plot_sweep"),
     output:
         png=report(
             "results/sweeps/{sweep}/metrics.png",

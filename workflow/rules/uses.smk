@@ -5,15 +5,7 @@
 rule train_holdout:
     input:
         data=rules.normalise.output.data,
-        code=package_code(
-            "data",
-            "tfsetup",
-            "models",
-            "sequence_models",
-            "adversarial",
-            "training",
-            "uses",
-        ),
+        code=script_code("train_holdout"),
     output:
         model="results/{dataset}/{model}/holdout/model.keras",
         history="results/{dataset}/{model}/holdout/history.csv",
@@ -41,7 +33,7 @@ rule use_inputs:
         model=rules.train.output.model,
         latent=rules.encode.output.latent,
         data=rules.normalise.output.data,
-        code=package_code("data", "tfsetup", "models", "training", "encoding", "uses"),
+        code=script_code("use_inputs"),
     output:
         inputs="results/{dataset}/{model}/uses.npz",
     log:
@@ -55,7 +47,7 @@ rule use_inputs:
         mem_mb=4000,
         runtime=20,
     params:
-        uses=use_params(),
+        uses=planning.canonical(config["uses"]),
     script:
         "../scripts/use_inputs.py"
 
@@ -63,7 +55,7 @@ rule use_inputs:
 rule fit_judge:
     input:
         data=rules.normalise.output.data,
-        code=package_code("data", "uses"),
+        code=script_code("fit_judge"),
     output:
         judge="results/{dataset}/judge.npz",
     log:
@@ -85,7 +77,7 @@ rule use_metrics:
         latent=rules.encode.output.latent,
         inputs=rules.use_inputs.output.inputs,
         judge=rules.fit_judge.output.judge,
-        code=package_code("uses", "metrics"),
+        code=script_code("use_metrics"),
     output:
         table="results/{dataset}/{model}/metrics/uses.csv",
     log:
@@ -99,7 +91,7 @@ rule use_metrics:
         mem_mb=3000,
         runtime=20,
     params:
-        uses=use_params(),
+        uses=planning.canonical(config["uses"]),
     script:
         "../scripts/use_metrics.py"
 
@@ -107,7 +99,7 @@ rule use_metrics:
 rule plot_generated:
     input:
         inputs=rules.use_inputs.output.inputs,
-        code=package_code("plotting"),
+        code=script_code("plot_generated"),
     output:
         png=report(
             "results/{dataset}/{model}/figures/generated.png",

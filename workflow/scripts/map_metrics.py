@@ -1,15 +1,15 @@
-"""Rule map_metrics: one map -> k-NN accuracy, trustworthiness, silhouette, seconds."""
+"""Rule map_metrics: one map -> every registered measure (latent_atlas.measures)."""
 
-from latent_atlas import metrics, neighbors, projections
+from latent_atlas import maps, measures, metrics, neighbors, numba_cache
 from latent_atlas.io import load_npz
 from latent_atlas.logs import rule_log
 
 with rule_log(snakemake.log[0]):
-    projections.setup_numba_cache(snakemake.params.numba_cache_dir)
-    frame, info = projections.read_map(snakemake.input.projection)
+    numba_cache.setup_numba_cache(snakemake.params.numba_cache_dir)
+    frame, info = maps.read_map(snakemake.input.projection)
     graph = neighbors.load(snakemake.input.graph)
     z_train = load_npz(snakemake.input.latent, ("z_train",))["z_train"][graph["train_index"]]
-    values = metrics.map_metrics(
+    values = measures.map_metrics(
         frame, info, z_train, snakemake.params.metrics, snakemake.threads, graph
     )
     w = snakemake.wildcards

@@ -6,11 +6,11 @@ from latent_atlas import datasets
 from latent_atlas.logs import rule_log
 
 with rule_log(snakemake.log[0]):
-    idx_files = snakemake.input.get("idx")
+    resources = snakemake.input.get("resources")
     datasets.normalise(
         snakemake.wildcards.dataset,
         snakemake.params.dataset,
         snakemake.config["mnist"],
-        str(Path(idx_files[0]).parent) if idx_files else None,
+        str(Path(resources[0]).parent) if resources else None,
         snakemake.output.data,
     )

@@ -1,12 +1,12 @@
 """Rule plot_map: one map + its metrics -> figures/{method}.png and .svg."""
 
 import pandas as pd
-from latent_atlas import plotting, projections
+from latent_atlas import maps, plotting
 from latent_atlas.io import load_npz
 from latent_atlas.logs import rule_log
 
 with rule_log(snakemake.log[0]):
-    frame, info = projections.read_map(snakemake.input.projection)
+    frame, info = maps.read_map(snakemake.input.projection)
     table = pd.read_csv(snakemake.input.table)
     names = load_npz(snakemake.input.data, ("class_names",))["class_names"]
     w = snakemake.wildcards

@@ -1,13 +1,13 @@
 """Rule project: codes + shared kNN graph -> one 2-D map (train fitted, test placed)."""
 
-from latent_atlas import neighbors, projections, sweeps
+from latent_atlas import methods, neighbors, numba_cache, projections
 from latent_atlas.io import load_npz
 from latent_atlas.logs import rule_log
 
 with rule_log(snakemake.log[0]):
-    projections.setup_numba_cache(snakemake.params.numba_cache_dir)
+    numba_cache.setup_numba_cache(snakemake.params.numba_cache_dir)
     projections.project(
-        sweeps.base_method(snakemake.wildcards.method),  # umap-n_neighbors5 -> umap
+        methods.base_method(snakemake.wildcards.method),  # umap-n_neighbors5 -> umap
         load_npz(snakemake.input.latent, ("z_train", "z_test", "y_train", "y_test")),
         neighbors.load(snakemake.input.graph),
         snakemake.params.method,

@@ -6,7 +6,6 @@ from latent_atlas.logs import rule_log
 with rule_log(snakemake.log[0]):
     out = snakemake.output
     report.make(
-        snakemake.params.study,
         snakemake.params.results,
         snakemake.config,
         snakemake.input.resources,

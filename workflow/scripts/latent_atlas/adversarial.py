@@ -9,7 +9,7 @@
 One Adam optimiser holds the state of every weight (it is the model's optimiser, so checkpoints
 and resumes carry it); phase 1 and phase 2 each apply it to their own weights. The prior samples
 of batch j in epoch e are drawn from a stateless seed (seed, e, j): runs and resumes repeat.
-The epoch loop itself is :class:`latent_atlas.training._Epochs`' (XLA-compiled while_loop).
+The epoch loop itself is :class:`latent_atlas.training.Epochs`' (XLA-compiled while_loop).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from .epochs import Epochs
 from .models import decoder_of, encoder_of
-from .training import _Epochs
 
 
 def reconstruction_loss(
@@ -30,7 +30,7 @@ def reconstruction_loss(
     return keras.losses.binary_crossentropy(x, recon)
 
 
-class AdversarialEpochs(_Epochs):
+class AdversarialEpochs(Epochs):
     """The epoch loop of :mod:`latent_atlas.training` with the two-phase AAE step."""
 
     per_sample_loss = staticmethod(reconstruction_loss)

@@ -24,6 +24,7 @@ import pandas as pd
 
 from .errors import AtlasError
 from .io import atomic_open, load_npz
+from .methods import title as method_title
 
 PER_SHEET = 4096  # images per sprite sheet: a 64 x 64 grid (1,792 px square for MNIST)
 SHEET_COLUMNS = 64
@@ -34,7 +35,6 @@ PALETTE = [
     *("#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5"),
     *("#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5"),
 ]
-METHOD_TITLES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -182,7 +182,7 @@ def pair_layout(
     plots = []
     for method in methods:
         p = figure(
-            title=METHOD_TITLES.get(method, method),
+            title=method_title(method),
             width=430,
             height=430,
             output_backend=backend,
@@ -243,7 +243,7 @@ def build(
     from bokeh.embed import components
     from bokeh.resources import Resources
 
-    from .projections import read_map
+    from .maps import read_map
 
     if not pairs:
         raise AtlasError("the atlas needs at least one dataset x model (study.models is empty?)")

@@ -70,22 +70,6 @@ def digits_arrays(test_fraction: float, seed: int) -> dict[str, np.ndarray]:
     }
 
 
-def normalise(
-    dataset: str, config: Mapping, out_path: str | os.PathLike[str], resource_dir: str | None
-) -> dict[str, np.ndarray]:
-    """Build ``data.npz`` for a built-in dataset (mnist, digits); see :mod:`.datasets` for all.
-
-    MNIST inputs are re-verified by checksum first: a resource file modified after download
-    (one byte gone, say) is fetched again from the configured sources, so the run recovers.
-    """
-    from . import datasets  # datasets builds on this module
-
-    if dataset not in ("mnist", "digits"):
-        raise AtlasError(f"unknown built-in dataset {dataset!r}; known: mnist, digits")
-    spec = {"format": dataset, "test_fraction": 0.2, "seed": 0, **config.get(dataset, {})}
-    return datasets.normalise(dataset, spec, config.get("mnist", {}), resource_dir, out_path)
-
-
 def check_arrays(arrays: Mapping, name: str) -> None:
     """Shape, dtype and range checks shared by the writer and every reader.
 

@@ -159,3 +159,12 @@ class NpzRows:
                         "delete it and rerun snakemake to rebuild it."
                     )
                 yield np.frombuffer(buf, self.dtype).reshape(count, width)
+
+
+def data_uri(path: str | os.PathLike[str]) -> str:
+    """A PNG/SVG file as a data: URI, so the report needs no other file."""
+    import base64
+
+    p = Path(path)
+    mime = {".png": "image/png", ".svg": "image/svg+xml"}[p.suffix]
+    return f"data:{mime};base64,{base64.b64encode(p.read_bytes()).decode()}"

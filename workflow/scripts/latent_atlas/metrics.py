@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import structure
 from .io import atomic_open
 
 log = logging.getLogger(__name__)
@@ -135,7 +134,7 @@ def silhouette(xy: np.ndarray, labels: np.ndarray, sample: int | None, seed: int
     return float(np.nan_to_num(s).mean())
 
 
-def _large_map_samples(
+def large_map_samples(
     z_train: np.ndarray, txy: np.ndarray, params: Mapping
 ) -> tuple[np.ndarray, np.ndarray, int | None]:
     """Seeded subsamples for the O(n^2) metrics of maps above ``exact_max_points`` points.
@@ -161,41 +160,6 @@ def _large_map_samples(
         sil_sample,
     )
     return z_train[keep], txy[keep], sil_sample
-
-
-def map_metrics(
-    frame: pd.DataFrame,
-    info: Mapping,
-    z_train: np.ndarray,
-    params: Mapping,
-    threads: int,
-    graph: Mapping[str, np.ndarray] | None = None,
-) -> dict[str, float]:
-    """All metrics of one map; ``z_train`` are the codes of the map's train points, in order.
-
-    Runs on ``threads`` threads (BLAS and numba included), the number the rule claims, so that
-    it shares the machine with the jobs beside it instead of oversubscribing it.
-    """
-    from threadpoolctl import threadpool_limits
-
-    from .kernels import use_threads
-
-    use_threads(threads)
-    train = frame[frame["split"] == "train"]
-    test = frame[frame["split"] == "test"]
-    txy, exy = train[["x", "y"]].to_numpy(), test[["x", "y"]].to_numpy()
-    ytr, yte = train["label"].to_numpy(), test["label"].to_numpy()
-    with threadpool_limits(threads):
-        out = knn_accuracies(txy, ytr, exy, yte, params["knn_k"], threads)
-        z_tw, xy_tw, sil_sample = _large_map_samples(z_train, txy, params)
-        out["trustworthiness"] = trustworthiness(
-            z_tw, xy_tw, params["trustworthiness_points"], params["trustworthiness_k"]
-        )
-        out["silhouette"] = silhouette(txy, ytr, sil_sample, params["seed"])
-        out.update(structure.map_structure(z_train, txy, ytr, params, graph))
-    out["fit_seconds"] = float(info.get("fit_seconds", np.nan))
-    out["transform_seconds"] = float(info.get("transform_seconds", np.nan))
-    return out
 
 
 def reference_metrics(

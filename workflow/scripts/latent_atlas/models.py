@@ -13,15 +13,12 @@ Images arrive flattened as (rows, cols, channels) in C order; ``channels`` is 1 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import keras
 from keras import layers
 
 from .errors import AtlasError
-
-KINDS = ("dense", "conv", "vae", "aae", "lstm", "transformer")
-SEQUENCE_KINDS = ("lstm", "transformer")  # built in sequence_models.py
 
 
 def _dense_stack(x: keras.KerasTensor, sizes: Sequence[int], prefix: str) -> keras.KerasTensor:
@@ -120,39 +117,6 @@ def adversarial_autoencoder(
     discriminator = keras.Model(zd, logit, name="discriminator")
     codes = encoder(inp)
     return keras.Model(inp, [decoder(codes), discriminator(codes)], name="autoencoder")
-
-
-def build_model(
-    spec: Mapping, input_dim: int, image_shape: Sequence[int], channels: int = 1
-) -> keras.Model:
-    """Build the model a config spec describes; the input size comes from the data (dense
-    models see colour images flattened; the conv model convolves their channels)."""
-    kind = spec["kind"]
-    if kind in SEQUENCE_KINDS:
-        from . import sequence_models
-
-        return sequence_models.build(spec, input_dim, image_shape, channels)
-    if kind == "dense":
-        return dense_autoencoder(input_dim, spec["latent_dim"], spec["hidden"])
-    if kind == "conv":
-        if len(image_shape) != 2:
-            raise AtlasError(
-                f"conv model: the data has no image shape ({list(image_shape)}: vectors?); "
-                "use a dense model"
-            )
-        if int(image_shape[0]) * int(image_shape[1]) * channels != input_dim:
-            raise AtlasError(
-                f"conv model: image_shape {list(image_shape)} x {channels} channel(s) "
-                f"!= {input_dim} inputs"
-            )
-        return conv_autoencoder(image_shape, spec["latent_dim"], spec["hidden"], channels)
-    if kind == "vae":
-        return vae(input_dim, spec["latent_dim"], spec["hidden"])
-    if kind == "aae":
-        return adversarial_autoencoder(
-            input_dim, spec["latent_dim"], spec["hidden"], spec.get("discriminator", [256, 256])
-        )
-    raise AtlasError(f"unknown model kind {kind!r}; known: {', '.join(KINDS)}")
 
 
 def encoder_of(model: keras.Model) -> keras.Model:

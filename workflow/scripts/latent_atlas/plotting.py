@@ -14,9 +14,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from . import methods
 from .io import atomic_path
 
-METHOD_TITLES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 CMAP = plt.get_cmap("tab10")
 
 
@@ -106,7 +106,7 @@ def save(
 
 def map_title(method: str, metrics: Mapping[str, float]) -> str:
     """'t-SNE — 5-NN acc. 0.951' (the k-NN accuracy is what 'well separated' means here)."""
-    name = METHOD_TITLES.get(method, method)
+    name = methods.title(method)
     acc = metrics.get("knn_acc_5", metrics.get("knn_acc_1"))
     return f"{name} — 5-NN test accuracy {acc:.3f}" if acc is not None else name
 

@@ -7,7 +7,6 @@ numbers from the metrics rules and the ``benchmark:`` files.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import importlib.metadata
 import json
@@ -20,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import literature, sweep_summary
-from .io import atomic_open, sha256_file
+from . import literature, measures, methods, sweep_summary
+from .io import atomic_open, data_uri, sha256_file
 
 PACKAGES = (
     "tensorflow-cpu",
@@ -30,42 +29,24 @@ PACKAGES = (
     "snakemake",
     "snakemake-executor-plugin-slurm",
     "scikit-learn",
-    "umap-learn",
-    "pynndescent",
-    "numba",
-    "openTSNE",
     "numpy",
     "pandas",
     "pyarrow",
     "matplotlib",
     "jinja2",
 )
-METRIC_COLUMNS = [
-    ("knn_acc_1", "1-NN acc.", "max"),
-    ("knn_acc_5", "5-NN acc.", "max"),
-    ("trustworthiness", "trustworthiness", "max"),
-    ("silhouette", "silhouette", "max"),
-    ("fit_seconds", "fit s", "min"),
-    ("transform_seconds", "transform s", "min"),
-    ("knn_recall_10", "10-NN recall", "max"),
-    ("continuity", "continuity", "max"),
-    ("rnx_auc", "R_NX AUC", "max"),
-    ("spearman_pairs", "Spearman pairs", "max"),
-    ("spearman_centroids", "Spearman centroids", "max"),
-]
 
 
-def data_uri(path: str | os.PathLike[str]) -> str:
-    """A PNG/SVG file as a data: URI, so the report needs no other file."""
-    p = Path(path)
-    mime = {".png": "image/png", ".svg": "image/svg+xml"}[p.suffix]
-    return f"data:{mime};base64,{base64.b64encode(p.read_bytes()).decode()}"
+def packages() -> tuple[str, ...]:
+    """The packages whose versions the report records: the workflow's and every method's."""
+    extra = [p for m in methods.REGISTRY.values() for p in m.packages]
+    return tuple(dict.fromkeys([*PACKAGES, *extra]))
 
 
-def versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
+def versions(names: Sequence[str] | None = None) -> dict[str, str]:
     """Installed versions of the packages that shape the results (missing ones left out)."""
     found = {}
-    for name in names:
+    for name in packages() if names is None else names:
         try:
             found[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -129,45 +110,50 @@ def wide_metrics(tidy: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
-def metrics_table(wide: pd.DataFrame) -> dict:
-    """Rows for the HTML table: ours (best per column marked) then the literature's."""
+def metrics_table(wide: pd.DataFrame, metric_params: Mapping | None = None) -> dict:
+    """Rows for the HTML table: ours (best per column marked) then the literature's.
+
+    The columns are the registered measures' (:mod:`latent_atlas.measures`) for the study's
+    ``metrics:`` settings; the rows whose method is a registered projection method are maps,
+    the others (latent-space and pixel k-NN) references.
+    """
+    columns = measures.columns(metric_params or {})
     wide = wide[wide["method"] != "uses"]  # the uses have their own table
-    maps = wide[wide["method"].isin(["pca", "tsne", "umap"])]
+    maps = wide[wide["method"].map(methods.is_map)]
     best = {}
-    for key, _, goal in METRIC_COLUMNS:
+    for key, _, better in columns:
         if key in maps and maps[key].notna().any():
-            best[key] = maps[key].max() if goal == "max" else maps[key].min()
+            best[key] = maps[key].max() if better == "higher" else maps[key].min()
     ours = []
     for _, r in wide.iterrows():
+        is_map = methods.is_map(r["method"])
         cells = []
-        for key, _, _ in METRIC_COLUMNS:
+        for key, _, _ in columns:
             v = r.get(key, np.nan)
-            is_map = r["method"] in ("pca", "tsne", "umap")
             cells.append(
                 {
                     "text": "" if pd.isna(v) else (f"{v:.2f}" if "seconds" in key else f"{v:.4f}"),
                     "best": bool(is_map and key in best and not pd.isna(v) and v == best[key]),
                 }
             )
-        kind = "map" if r["method"] in ("pca", "tsne", "umap") else "reference"
         ours.append(
             {
                 "label": f"{r['dataset']} / {r['model']} / {r['method']}",
                 "cells": cells,
-                "kind": kind,
+                "kind": "map" if is_map else "reference",
             }
         )
     lit = []
     for name, values in {
-        **literature.PARAMETRIC_UMAP_MNIST_2D,
-        **literature.PARAMETRIC_UMAP_MNIST_64D,
+        **literature.MNIST_2D,
+        **literature.MNIST_64D,
     }.items():
         cells = [
             {"text": f"{values[k]:.4f}" if k in values else "", "best": False}
-            for k, _, _ in METRIC_COLUMNS
+            for k, _, _ in columns
         ]
         lit.append({"label": f"literature: {name}", "cells": cells, "kind": "literature"})
-    return {"columns": [c[1] for c in METRIC_COLUMNS], "ours": ours, "literature": lit}
+    return {"columns": [c[1] for c in columns], "ours": ours, "literature": lit}
 
 
 USE_COLUMNS = [
@@ -304,8 +290,8 @@ def build(
         "final_losses": final_losses,
         "literature": {
             "citation": literature.CITATION,
-            "mnist_2d": literature.PARAMETRIC_UMAP_MNIST_2D,
-            "mnist_64d": literature.PARAMETRIC_UMAP_MNIST_64D,
+            "mnist_2d": literature.MNIST_2D,
+            "mnist_64d": literature.MNIST_64D,
         },
         "provenance": provenance,
         "benchmarks": json.loads(bench.to_json(orient="records")),
@@ -317,7 +303,7 @@ def build(
         "title": "latent-atlas report",
         "keys": keys,
         "comparison": data_uri(comparison_png),
-        "table": metrics_table(wide),
+        "table": metrics_table(wide, config.get("metrics")),
         "uses": uses_table(wide),
         "uses_config": config.get("uses", {}),
         "citation": literature.CITATION,
@@ -359,8 +345,8 @@ def comparison(
 ) -> None:
     """The methods side by side for each dataset/model, from the saved maps
     (``maps``: "dataset/model" -> method -> projections parquet)."""
+    from .maps import read_map
     from .plotting import comparison_figure, save
-    from .projections import read_map
 
     frames = {
         (key, method): read_map(path)[0]
@@ -373,7 +359,6 @@ def comparison(
 
 
 def make(
-    study: Mapping[str, Sequence[str]],
     results: Mapping,
     config: Mapping,
     resource_files: Sequence[str],
@@ -417,7 +402,7 @@ def make(
         out_metrics=out["metrics"],
         out_summary=out["summary"],
         sweeps=[
-            sweep_summary.report_section(name, folder)
+            sweep_summary.report_section(name, folder, config.get("metrics", {}))
             for name, folder in results.get("sweeps", {}).items()
         ],
     )

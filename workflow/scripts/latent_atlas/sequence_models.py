@@ -9,7 +9,7 @@ the transformer and the padding is cropped off the reconstruction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import keras
 from keras import layers
@@ -132,27 +132,3 @@ def transformer_autoencoder(
         y = layers.Cropping2D(((0, pad_r), (0, pad_c)), name="crop")(y)
     decoder = keras.Model(z, layers.Flatten(name="flat")(y), name="decoder")
     return keras.Model(inp, decoder(encoder(inp)), name="autoencoder")
-
-
-def build(spec: Mapping, input_dim: int, image_shape: Sequence[int], channels: int) -> keras.Model:
-    """Build an ``lstm`` or ``transformer`` spec for images of ``image_shape`` x ``channels``."""
-    image_dims(image_shape, channels, input_dim)
-    if spec["kind"] == "lstm":
-        return lstm_autoencoder(image_shape, channels, spec["latent_dim"], spec["hidden"])
-    hidden = list(spec.get("hidden") or [64])
-    if len(hidden) != 1:
-        raise AtlasError(
-            f"transformer: hidden must be one number, the token width (e.g. [64]); got {hidden}"
-        )
-    heads = int(spec.get("heads", 4))
-    if hidden[0] % heads:
-        raise AtlasError(f"transformer: token width {hidden[0]} must divide by heads = {heads}")
-    return transformer_autoencoder(
-        image_shape,
-        channels,
-        spec["latent_dim"],
-        hidden[0],
-        int(spec.get("patch_size", 4)),
-        int(spec.get("blocks", 2)),
-        heads,
-    )

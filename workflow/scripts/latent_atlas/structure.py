@@ -29,14 +29,6 @@ import numpy as np
 from .errors import AtlasError
 
 RECALL_K = 10
-# What each measure is computed on, for logs and the report.
-SAMPLING = {
-    "knn_recall_10": "exact, all train points",
-    "continuity": "exact, first trustworthiness_points train points",
-    "rnx_auc": "seeded subsample of structure_points train points",
-    "spearman_pairs": "structure_pairs seeded random pairs of train points",
-    "spearman_centroids": "exact, class centroids of all train points",
-}
 
 
 def _map_neighbors(xy: np.ndarray, k: int) -> np.ndarray:
@@ -160,33 +152,11 @@ def spearman_centroids(high: np.ndarray, low: np.ndarray, labels: np.ndarray) ->
     return float(spearmanr(pdist(ch), pdist(cl)).statistic)
 
 
-def map_structure(
-    z_train: np.ndarray,
-    xy_train: np.ndarray,
-    y_train: np.ndarray,
-    params: Mapping,
-    graph: Mapping[str, np.ndarray] | None = None,
-) -> dict[str, float]:
-    """The five measures of one map's train points (codes ``z_train`` in the same order).
-
-    ``graph`` (the shared kNN graph, self in column 0) saves recomputing code-space neighbours.
-    """
-    if graph is not None and graph["train_ind"].shape[1] > RECALL_K:
-        high_ind = graph["train_ind"][:, 1 : RECALL_K + 1]
-    else:
-        high_ind = _map_neighbors(np.asarray(z_train, np.float64), RECALL_K)
-    seed = params["seed"]
-    keep = subsample(len(z_train), params.get("structure_points", 3000), seed)
-    return {
-        "knn_recall_10": knn_recall(high_ind, xy_train),
-        "continuity": continuity(
-            z_train, xy_train, params["trustworthiness_points"], params["trustworthiness_k"]
-        ),
-        "rnx_auc": rnx_auc(rnx_curve(coranking(z_train[keep], xy_train[keep])))
-        if len(keep) > 3
-        else float("nan"),
-        "spearman_pairs": spearman_pairs(
-            z_train, xy_train, params.get("structure_pairs", 100_000), seed
-        ),
-        "spearman_centroids": spearman_centroids(z_train, xy_train, y_train),
-    }
+def code_neighbors(
+    z_train: np.ndarray, graph: Mapping[str, np.ndarray] | None, k: int
+) -> np.ndarray:
+    """Each train point's k code-space neighbours (self excluded): from the shared kNN graph
+    (self in column 0) when it has enough columns, else computed."""
+    if graph is not None and graph["train_ind"].shape[1] > k:
+        return graph["train_ind"][:, 1 : k + 1]
+    return _map_neighbors(np.asarray(z_train, np.float64), k)

@@ -10,9 +10,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .plotting import METHOD_TITLES, class_legend, draw_map, plt, save
-
-METHOD_COLORS = {"pca": "tab:gray", "tsne": "tab:orange", "umap": "tab:blue"}
+from . import methods
+from .plotting import class_legend, draw_map, plt, save
 
 
 def _x_values(column: pd.Series) -> tuple[np.ndarray, list[str] | None]:
@@ -41,7 +40,7 @@ def metrics_figure(summary: pd.DataFrame, swept: Sequence[str]) -> plt.Figure:
             method = line_key[0]
             x, ticks = _x_values(g[x_key])
             order = np.argsort(x, kind="stable")
-            label = " / ".join([METHOD_TITLES.get(method, method), *map(str, line_key[1:])])
+            label = " / ".join([methods.title(method), *map(str, line_key[1:])])
             ax.errorbar(
                 x[order],
                 g["mean"].to_numpy()[order],
@@ -49,7 +48,7 @@ def metrics_figure(summary: pd.DataFrame, swept: Sequence[str]) -> plt.Figure:
                 marker="o",
                 ms=4,
                 capsize=3,
-                color=METHOD_COLORS.get(method),
+                color=methods.color(method),
                 label=label,
             )
             if ticks is not None:
@@ -112,7 +111,7 @@ def make(
     out: Mapping[str, str],
 ) -> None:
     """The plot_sweep rule: metrics vs swept value (png, svg) and the grid of maps (png)."""
-    from .projections import read_map
+    from .maps import read_map
     from .sweep_summary import point_label
 
     summary = pd.read_csv(summary_csv, keep_default_na=True)
@@ -127,7 +126,7 @@ def make(
         columns.append(col)
         for dataset in sweep["datasets"]:
             for method in sweep["methods"]:
-                row = f"{dataset} / {METHOD_TITLES.get(method, method)}"
+                row = f"{dataset} / {methods.title(method)}"
                 if row not in rows:
                     rows.append(row)
                 path = projection.format(dataset=dataset, model=p["model"], map=p["maps"][method])

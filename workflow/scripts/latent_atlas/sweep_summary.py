@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from . import measures
 from .errors import AtlasError
 from .io import atomic_open
 from .structure import _map_neighbors, neighbor_overlap
@@ -123,7 +124,7 @@ def compare_maps(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
 
 def stability(sweep: Mapping, projection: str) -> pd.DataFrame:
     """Per pair of replicate maps (same dataset, point, method; different seeds) their distance."""
-    from .projections import read_map
+    from .maps import read_map
 
     recs = pd.DataFrame(replicates(sweep))
     cache: dict[str, pd.DataFrame] = {}
@@ -189,29 +190,22 @@ def make(
     return summary
 
 
-REPORT_METRICS = [
-    "knn_acc_5",
-    "trustworthiness",
-    "continuity",
-    "knn_recall_10",
-    "rnx_auc",
-    "spearman_pairs",
-    "spearman_centroids",
-    "silhouette",
-    "procrustes_disparity",
-    "knn_overlap_10",
-]
+STABILITY = ["procrustes_disparity", "knn_overlap_10"]  # computed here, across seeds
 
 
-def report_section(name: str, folder: str | os.PathLike[str]) -> dict:
-    """A sweep's part of the report: mean ± std (n) per point and method, and its figures."""
+def report_section(
+    name: str, folder: str | os.PathLike[str], metric_params: Mapping | None = None
+) -> dict:
+    """A sweep's part of the report: mean ± std (n) per point and method of every registered
+    measure (timings aside) and of the stability across seeds, and its figures."""
     from pathlib import Path
 
-    from .report import data_uri
+    from .io import data_uri
 
     root = Path(folder)
     summary = pd.read_csv(root / "summary.csv")
-    metrics = [m for m in REPORT_METRICS if m in set(summary["metric"])]
+    wanted = [key for key, _, _ in measures.columns(metric_params or {}, summary_only=True)]
+    metrics = [m for m in [*wanted, *STABILITY] if m in set(summary["metric"])]
     rows = []
     for (dataset, point, method), g in summary.groupby(["dataset", "point", "method"], sort=False):
         by = g.set_index("metric")

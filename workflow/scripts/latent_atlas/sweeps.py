@@ -261,8 +261,3 @@ def map_variants(sweeps: Mapping[str, Sweep]) -> dict[str, tuple[str, dict]]:
                     over["seed"] = p.values[PROJECTION_SEED]
                 out[mapname] = (method, over)
     return out
-
-
-def base_method(map_name: str) -> str:
-    """The projection method of a map name: ``umap-n_neighbors5`` -> ``umap``."""
-    return map_name.split("-", 1)[0]

@@ -29,15 +29,14 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from . import kinds
 from .errors import AtlasError
 from .io import atomic_open, atomic_path
-from .models import build_model, decoder_of, encoder_of, is_adversarial, is_variational
+from .models import decoder_of, encoder_of
 
 log = logging.getLogger(__name__)
 
 HISTORY_COLUMNS = ["epoch", "loss", "val_loss", "seconds"]
-EVAL_BATCH = 2048
-NO_XLA_KINDS = ("conv", "lstm", "transformer")  # XLA is slower for them on a CPU (measured)
 
 
 def spec_fingerprint(spec: Mapping, data_shape: tuple[int, ...]) -> str:
@@ -64,92 +63,6 @@ def epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng([seed, 0, epoch]).permutation(n).astype(np.int32)
 
 
-def _per_sample_loss(model: keras.Model, x: tf.Tensor, noise_seed: tf.Tensor | None) -> tf.Tensor:
-    """BCE per sample (mean over pixels) for an AE; negative ELBO per sample for a VAE.
-
-    The VAE samples z with the reparameterisation trick when ``noise_seed`` is given (training)
-    and decodes the mean otherwise (validation), so validation loss is deterministic.
-    """
-    if not is_variational(model):
-        return keras.losses.binary_crossentropy(x, model(x, training=noise_seed is not None))
-    z_mean, z_log_var = encoder_of(model)(x, training=noise_seed is not None)
-    z = z_mean
-    if noise_seed is not None:
-        eps = tf.random.stateless_normal(tf.shape(z_mean), seed=noise_seed)
-        z = z_mean + tf.exp(0.5 * z_log_var) * eps
-    recon = decoder_of(model)(z, training=noise_seed is not None)
-    dim = tf.cast(tf.shape(x)[1], x.dtype)
-    rec = keras.losses.binary_crossentropy(x, recon) * dim
-    kl = -0.5 * tf.reduce_sum(1.0 + z_log_var - tf.square(z_mean) - tf.exp(z_log_var), axis=1)
-    return rec + kl
-
-
-class _Epochs:
-    """The compiled epoch and validation functions for one model and one dataset.
-
-    Subclasses (:mod:`latent_atlas.adversarial`) replace ``_step`` and ``per_sample_loss``; the
-    choice is made once, in Python, so the compiled loop of the other models is unchanged.
-    """
-
-    per_sample_loss = staticmethod(_per_sample_loss)
-
-    def __init__(
-        self, model: keras.Model, x: np.ndarray, x_val: np.ndarray, batch: int, jit: bool
-    ) -> None:
-        self.model = model
-        self.opt = model.optimizer
-        self.x = tf.constant(x)
-        self.x_val = tf.constant(x_val)
-        self.n = len(x)
-        self.batch = batch
-        self.n_full = self.n // batch
-        self.rest = self.n % batch
-        self.train_epoch = tf.function(self._train_epoch, jit_compile=jit)
-        self.val_loss = tf.function(self._val_loss, jit_compile=jit)
-
-    def _step(self, xb: tf.Tensor, noise_seed: tf.Tensor) -> tf.Tensor:
-        weights = self.model.trainable_variables
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(_per_sample_loss(self.model, xb, noise_seed))
-        self.opt.apply(tape.gradient(loss, weights), weights)
-        return loss
-
-    def _train_epoch(self, perm: tf.Tensor, epoch_seed: tf.Tensor) -> tf.Tensor:
-        """One pass over the data in minibatches; returns the sample-weighted mean loss."""
-        total = tf.constant(0.0)
-        if self.n_full:
-            idx = tf.reshape(perm[: self.n_full * self.batch], (self.n_full, self.batch))
-
-            def body(j: tf.Tensor, acc: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-                seed = tf.stack([epoch_seed, tf.cast(j, tf.int64)])
-                loss = self._step(tf.gather(self.x, idx[j]), seed)
-                return j + 1, acc + loss * self.batch
-
-            _, total = tf.while_loop(lambda j, _: j < self.n_full, body, (0, total))
-        if self.rest:
-            seed = tf.stack([epoch_seed, tf.constant(self.n_full, tf.int64)])
-            total += self._step(tf.gather(self.x, perm[self.n_full * self.batch :]), seed) * float(
-                self.rest
-            )
-        return total / float(self.n)
-
-    def _val_loss(self) -> tf.Tensor:
-        parts = [
-            tf.reduce_sum(self.per_sample_loss(self.model, self.x_val[i : i + EVAL_BATCH], None))
-            for i in range(0, int(self.x_val.shape[0]), EVAL_BATCH)
-        ]
-        return tf.add_n(parts) / float(self.x_val.shape[0])
-
-
-def epochs_runner(model: keras.Model) -> type[_Epochs]:
-    """The training loop a model needs: alternating phases for an adversarial autoencoder."""
-    if is_adversarial(model):
-        from .adversarial import AdversarialEpochs
-
-        return AdversarialEpochs
-    return _Epochs
-
-
 def use_xla(spec: Mapping) -> bool:
     """XLA-compile the epoch loop? ``auto``: yes for dense models, VAEs and AAEs (about 3x
     faster here), no for conv models, whose XLA CPU convolutions compile and run far slower than
@@ -157,7 +70,7 @@ def use_xla(spec: Mapping) -> bool:
     lstm and transformer (measured on MNIST, 2 cores: 13.7 s against 9.1 s per epoch for the
     LSTM, 16.3 s against 11.1 s for the transformer, same losses)."""
     setting = spec.get("xla", "auto")
-    return spec["kind"] not in NO_XLA_KINDS if setting == "auto" else bool(setting)
+    return kinds.get(spec["kind"]).xla if setting == "auto" else bool(setting)
 
 
 def _compile(model: keras.Model, learning_rate: float) -> None:
@@ -235,7 +148,7 @@ def train(
         log.info("resuming from the checkpoint after epoch %d in %s", len(history), ckpt.dir)
     else:
         keras.utils.set_random_seed(spec["seed"])
-        model = build_model(
+        model = kinds.build_model(
             spec, data["x_train"].shape[1], data["image_shape"], int(data.get("channels", 1))
         )
         _compile(model, spec["learning_rate"])
@@ -250,7 +163,9 @@ def train(
         spec["epochs"],
         spec["batch_size"],
     )
-    runner = epochs_runner(model)(model, x_train, x_val, spec["batch_size"], use_xla(spec))
+    runner = kinds.get(spec["kind"]).epochs()(
+        model, x_train, x_val, spec["batch_size"], use_xla(spec)
+    )
     for epoch in range(len(history) + 1, spec["epochs"] + 1):
         start = time.perf_counter()
         perm = epoch_permutation(spec["seed"], epoch, len(x_train))

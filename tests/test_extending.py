@@ -1,0 +1,94 @@
+"""docs/extending.md, done exactly as the page says: its files written, its schema changes made,
+its commands run in a scratch copy of the workflow; the new method, measure, format and kind
+then show in results/metrics.csv, the report and the atlas."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import REPO, VENV_BIN, copy_workflow
+
+PAGE = REPO / "docs" / "extending.md"
+STEP = re.compile(r"<!-- (file|schema-append|schema-set): (\S+) -->\n```\w*\n(.*?)```", re.S)
+
+
+def steps() -> list[tuple[str, str, str]]:
+    return STEP.findall(PAGE.read_text())
+
+
+def test_the_page_has_a_file_for_each_registry_and_its_schema_changes():
+    files = [target for kind, target, _ in steps() if kind == "file"]
+    for folder in ("methods", "measures", "formats", "kinds"):
+        assert any(f"latent_atlas/{folder}/" in f for f in files), folder
+    assert sum(kind.startswith("schema") for kind, _, _ in steps()) >= 4
+
+
+def _node(tree: dict, dotted: str) -> tuple[dict, str]:
+    *parents, last = dotted.split(".")
+    for key in parents:
+        tree = tree[key]
+    return tree, last
+
+
+def apply(wd: Path) -> None:
+    schema_path = wd / "workflow/schemas/config.schema.yaml"
+    schema = yaml.safe_load(schema_path.read_text())
+    for kind, target, body in steps():
+        if kind == "file":
+            path = wd / target
+            assert not path.exists(), f"{target} exists already: the page adds new files"
+            path.write_text(body)
+            continue
+        parent, key = _node(schema, target)
+        value = yaml.safe_load(body)
+        if kind == "schema-append":
+            parent[key].append(value)
+        else:
+            assert key not in parent, target
+            parent[key] = value
+    schema_path.write_text(yaml.safe_dump(schema, sort_keys=False))
+
+
+def commands() -> list[str]:
+    """The page's shell commands (inline code that runs a program of the venv or snakemake)."""
+    return re.findall(r"`((?:\.venv/bin/python|snakemake) [^`]+)`", PAGE.read_text())
+
+
+@pytest.mark.slow
+def test_the_worked_examples_run_through_the_report_and_the_atlas(tmp_path: Path):
+    wd = copy_workflow(tmp_path / "wf")
+    apply(wd)
+    cmds = commands()
+    assert [c.split()[0] for c in cmds] == [".venv/bin/python", "snakemake"], cmds
+    for cmd in cmds:
+        argv = shlex.split(cmd)
+        exe = VENV_BIN / Path(argv[0]).name
+        proc = subprocess.run(
+            [str(exe), *argv[1:]], cwd=wd, capture_output=True, text=True, timeout=1500
+        )
+        assert proc.returncode == 0, f"{cmd}\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+
+    tidy = pd.read_csv(wd / "results/metrics.csv")
+    maps = tidy[tidy["method"].isin(["pca", "randproj"])]
+    assert set(maps["dataset"]) == {"digits", "mydigits"}  # the csv format's dataset
+    assert set(maps["model"]) == {"lin"}  # the linear kind
+    for (dataset, method), g in maps.groupby(["dataset", "method"]):
+        values = dict(zip(g["metric"], g["value"], strict=True))
+        assert 0.0 < values["neighborhood_hit"] <= 1.0, (dataset, method)
+        assert 0.0 < values["knn_acc_5"] <= 1.0, (dataset, method)
+    hits = maps.set_index(["dataset", "method", "metric"])["value"]
+    pca, rand = (hits["digits", m, "neighborhood_hit"] for m in ("pca", "randproj"))
+    assert pca > rand  # PCA keeps more of the classes' structure than a random projection
+
+    report = (wd / "results/report/index.html").read_text()
+    assert "neighbourhood hit" in report and "digits / lin / randproj" in report
+    assert "mydigits" in report
+    atlas = (wd / "results/report/atlas.html").read_text()
+    assert "random projection" in atlas and "mydigits/lin" in atlas
+    assert (wd / "results/mydigits/lin/figures/randproj.png").stat().st_size > 10_000

@@ -1,0 +1,220 @@
+"""The registries (methods, measures, formats, kinds) against the schema, the package's layers,
+and the planning derived from them."""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO
+from latent_atlas import codedeps, formats, kinds, measures, methods, planning
+from latent_atlas.errors import AtlasError
+
+SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+PROPS = SCHEMA["properties"]
+
+
+def test_every_registered_method_has_its_schema_entry_and_the_reverse():
+    assert SCHEMA["$defs"]["method"]["enum"] == methods.names()
+    assert list(PROPS["methods"]["properties"]) == methods.names()
+    for name in ("study", "sweeps"):
+        items = PROPS[name]["properties"]["methods"]["items"] if name == "study" else None
+        if items is not None:
+            assert items == {"$ref": "#/$defs/method"}
+    assert PROPS["sweeps"]["additionalProperties"]["properties"]["methods"]["items"] == {
+        "$ref": "#/$defs/method"
+    }
+
+
+def test_every_registered_format_and_kind_has_its_schema_entry_and_the_reverse():
+    dataset = PROPS["datasets"]["additionalProperties"]["properties"]
+    assert sorted(dataset["format"]["enum"]) == sorted(formats.REGISTRY)
+    model = PROPS["models"]["additionalProperties"]["properties"]
+    assert sorted(model["kind"]["enum"]) == sorted(kinds.REGISTRY)
+    # the built-in datasets are exactly the formats that need no path
+    rule = PROPS["datasets"]["additionalProperties"]["allOf"][0]
+    no_path = rule["if"]["properties"]["format"]["not"]["enum"]
+    assert sorted(no_path) == sorted(n for n, f in formats.REGISTRY.items() if f.builtin)
+
+
+def test_every_setting_a_measure_reads_is_in_the_schema():
+    metric_keys = set(PROPS["metrics"]["properties"])
+    for m in measures.REGISTRY.values():
+        assert set(m.params) <= metric_keys, m.name
+        assert m.better in ("higher", "lower")
+        assert m.computed_on
+
+
+def test_measures_come_in_table_order_with_their_columns():
+    cols = [key for key, _, _ in measures.columns({"knn_k": [1, 5]})]
+    assert cols[:3] == ["knn_acc_1", "knn_acc_5", "trustworthiness"]
+    assert cols[-2:] == ["fit_seconds", "transform_seconds"]
+    assert "fit_seconds" not in [k for k, _, _ in measures.columns({}, summary_only=True)]
+
+
+def test_unknown_names_are_refused_with_the_known_ones():
+    for registry, name in ((methods, "mds"), (formats, "hdf5"), (kinds, "gan")):
+        with pytest.raises(AtlasError, match="known: "):
+            registry.get(name)
+
+
+def test_map_titles_and_colours_come_from_the_methods():
+    assert methods.title("umap-n_neighbors5") == methods.get("umap").title
+    assert methods.color("pca") == methods.get("pca").color
+    assert methods.is_map("tsne-perplexity10-seed2") and not methods.is_map("reference")
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_the_package_has_no_import_cycle():
+    """Imports inside functions count: a cycle closed that way is still a cycle of layers."""
+    assert _cycle(codedeps.import_graph()) is None
+
+
+def test_the_cycle_check_finds_a_cycle():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+ALLOWED = ("workflow/scripts/latent_atlas/methods/", "workflow/scripts/latent_atlas/literature.py")
+
+
+def _code_words(path: Path) -> list[tuple[int, str]]:
+    """Names and strings of a file's code, without comments and docstrings."""
+    found = []
+    prev = tokenize.NEWLINE
+    tokens = tokenize.generate_tokens(io.StringIO(path.read_text(encoding="utf-8")).readline)
+    for tok in tokens:
+        if tok.type == tokenize.COMMENT:
+            continue
+        if tok.type == tokenize.STRING and prev in (
+            tokenize.NEWLINE,
+            tokenize.NL,
+            tokenize.INDENT,
+            tokenize.DEDENT,
+        ):
+            prev = tok.type  # a statement that is only a string: a docstring
+            continue
+        if tok.type not in (tokenize.NL, tokenize.COMMENT):
+            prev = tok.type
+        if tok.type in (tokenize.NAME, tokenize.STRING):
+            found.append((tok.start[0], tok.string))
+    return found
+
+
+def test_no_code_outside_the_method_modules_names_a_method():
+    offenders = []
+    for path in sorted((REPO / "workflow").rglob("*")):
+        rel = str(path.relative_to(REPO))
+        if path.suffix not in (".py", ".smk", ".js", ".j2") or rel.startswith(ALLOWED):
+            continue
+        if path.suffix in (".js", ".j2"):
+            words = list(enumerate(path.read_text().splitlines(), 1))
+        else:
+            words = _code_words(path)
+        offenders += [f"{rel}:{n}" for n, w in words if re.search(r"tsne|umap", w, re.I)]
+    assert offenders == []
+
+
+def test_the_name_check_sees_code_but_not_docstrings(tmp_path: Path):
+    f = tmp_path / "m.py"
+    f.write_text('"""umap here is prose."""\n# umap\nx = "umap"\n')
+    assert _code_words(f)[-1] == (3, '"umap"')
+    assert all("umap" not in w for n, w in _code_words(f) if n < 3)
+
+
+# -- planning -----------------------------------------------------------------------------
+
+
+def config(**over: object) -> dict:
+    from snakemake.utils import validate
+
+    cfg = {
+        "study": {"datasets": ["digits"], "models": ["ae"], "methods": ["pca", "tsne", "umap"]},
+        "models": {"ae": {"kind": "dense"}, "c": {"kind": "conv"}},
+        **over,
+    }
+    validate(cfg, str(REPO / "workflow/schemas/config.schema.yaml"), set_default=True)
+    return cfg
+
+
+def test_graph_k_threads_and_priorities_come_from_the_methods():
+    cfg = config(methods={"tsne": {"perplexity": 40}, "umap": {"n_neighbors": 15}})
+    plan = planning.Plan(cfg, cores=4)
+    assert plan.graph_k() == 121  # 3 x 40 + 1 for openTSNE
+    assert plan.project_threads("pca") == 1
+    assert plan.project_threads("umap") == 1  # deterministic: one thread
+    assert plan.project_threads("tsne") == 2  # half the cores
+    assert plan.project_priority("pca") < plan.project_priority("tsne")
+    assert plan.tf_threads("ae", 4) == 2 and plan.tf_threads("c", 4) == 4  # conv: all cores
+    assert planning.Plan(config(), cores=None).cores == planning.DEFAULT_CORES
+    pca_only = planning.Plan(
+        config(study={"datasets": ["digits"], "models": ["ae"], "methods": ["pca"]})
+    )
+    assert pca_only.graph_k() == planning.MIN_GRAPH_K
+
+
+def test_params_of_the_metrics_are_what_the_measures_read():
+    plan = planning.Plan(config())
+    got = plan.map_metric_params()
+    assert set(got) == {*measures.params_used(), "seed", "exact_max_points"}
+    assert list(got) == sorted(got)  # canonical: key order never reruns a job
+
+
+def test_sweep_maps_widen_the_graph_of_their_model_only():
+    cfg = config(
+        study={"datasets": ["digits"], "models": ["ae"], "methods": ["umap"], "sweeps": ["s"]},
+        sweeps={"s": {"base": "ae", "grid": {"methods.umap.n_neighbors": [40]}}},
+    )
+    plan = planning.Plan(cfg)
+    assert plan.graph_k("ae") == 40 and plan.graph_k(None) == 16
+    assert plan.map_method("umap-n_neighbors40") == ("umap", {"n_neighbors": 40})
+    assert re.fullmatch(planning.method_pattern(), "umap-n_neighbors40")
+    assert not re.fullmatch(planning.method_pattern(), "mds")
+
+
+def test_datasets_models_and_inputs_come_from_the_formats(tmp_path: Path):
+    vec = tmp_path / "v.parquet"
+    vec.write_bytes(b"")
+    cfg = config(
+        study={"datasets": ["mnist", "v"], "models": ["ae"]},
+        datasets={"v": {"format": "vectors", "path": str(vec)}},
+    )
+    plan = planning.Plan(cfg)
+    assert plan.study_pairs() == [("mnist", "ae"), ("v", "none")]
+    assert plan.dataset_inputs("mnist") == {"resources": list(formats.get("mnist").resources)}
+    assert plan.dataset_inputs("v") == {"source": [str(vec)]}
+    assert plan.resources() == list(formats.get("mnist").resources)
+    assert "digits" in cfg["datasets"]  # built in, always defined
+
+
+def test_a_missing_dataset_file_fails_at_planning_naming_the_entry(tmp_path: Path):
+    cfg = config(
+        study={"datasets": ["mine"], "models": ["ae"]},
+        datasets={"mine": {"format": "npz", "path": str(tmp_path / "nowhere.npz")}},
+    )
+    with pytest.raises(AtlasError, match=r"datasets\.mine: .*nowhere\.npz.*does not exist"):
+        planning.Plan(cfg)

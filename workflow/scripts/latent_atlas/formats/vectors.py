@@ -1,0 +1,88 @@
+"""vectors: a Parquet table of precomputed embeddings: ``label``, an optional ``split``
+(train/test) and the vector in the other numeric columns. No training: its codes are the
+model ``none``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..errors import AtlasError
+from ._base import Format, Sources, existing_file, source_path
+from ._common import SPLITS, finish, split
+
+
+def read(spec: Mapping, sources: Sources) -> dict[str, np.ndarray]:
+    """A Parquet table: ``label``, optional ``split`` (train/test), numeric vector columns.
+
+    The vectors are scaled by one global affine map into [0, 1] (the range every later rule
+    expects); distances keep their ratios, so neighbours, maps and metrics are unchanged.
+    """
+    import pyarrow.parquet as pq
+
+    path = source_path(spec)
+    where = str(path)
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:
+        raise AtlasError(
+            f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc})"
+        ) from None
+    if "label" not in table.column_names:
+        raise AtlasError(f"{where}: no `label` column (columns: {table.column_names[:10]})")
+    import pyarrow.types as pat
+
+    types = {f.name: f.type for f in table.schema}
+    cols = [
+        n
+        for n in table.column_names
+        if n not in ("label", "split") and (pat.is_integer(types[n]) or pat.is_floating(types[n]))
+    ]
+    if not cols:
+        raise AtlasError(f"{where}: no numeric vector columns besides label/split")
+    labels = table.column("label").to_numpy(zero_copy_only=False)
+    if "split" in table.column_names:
+        sp = table.column("split").to_numpy(zero_copy_only=False).astype(str)
+        odd = sorted(set(sp.tolist()) - set(SPLITS))
+        if odd:
+            raise AtlasError(f"{where}: split values {odd[:5]}; use only 'train' and 'test'")
+        rows = {s: np.flatnonzero(sp == s) for s in SPLITS}
+    else:
+        index = np.arange(table.num_rows)
+        parts = split(index, labels, spec["test_fraction"], spec["seed"], where)
+        rows = {"train": parts[0], "test": parts[1]}
+    # Each split's matrix is filled column by column from the table: the vectors are held
+    # once (plus the table), never as a whole matrix and its split copies.
+    x = {s: np.empty((len(r), len(cols)), np.float32) for s, r in rows.items()}
+    for j, n in enumerate(cols):
+        column = table.column(n).to_numpy(zero_copy_only=False)
+        for s, r in rows.items():
+            x[s][:, j] = column[r]
+        bad = ~np.isfinite(column)
+        if bad.any():
+            raise AtlasError(
+                f"{where}: {int(bad.sum())} NaN/inf values in column {n!r} (first in row "
+                f"{int(np.flatnonzero(bad)[0])}); drop or impute those rows"
+            )
+    y = {s: labels[r] for s, r in rows.items()}
+    out = finish(x, y, spec.get("class_names"), where)
+    lo = min(float(x[s].min()) for s in SPLITS)
+    hi = max(float(x[s].max()) for s in SPLITS)
+    scale = np.float32(1.0 / (hi - lo)) if hi > lo else np.float32(1.0)
+    for s in SPLITS:
+        v = x[s]
+        v -= np.float32(lo)
+        v *= scale
+        np.clip(v, 0, 1, out=v)
+        out[f"x_{s}"] = v
+    return {**out, "image_shape": np.array([len(cols)], np.int64), "channels": np.int64(1)}
+
+
+FORMAT = Format(
+    name="vectors",
+    read=read,
+    files=existing_file,
+    codes=True,
+    description="a Parquet table of embeddings (no model: the vectors are the codes)",
+)

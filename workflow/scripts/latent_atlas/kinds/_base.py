@@ -1,0 +1,34 @@
+"""What a model kind declares (see :mod:`latent_atlas.kinds`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+def plain_epochs() -> type:
+    """The ordinary training loop (reconstruction loss, or the negative ELBO of a VAE)."""
+    from ..epochs import Epochs
+
+    return Epochs
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One model kind (the ``kind:`` of a ``models:`` entry).
+
+    ``build(spec, input_dim, image_shape, channels)`` returns the Keras autoencoder (an
+    ``encoder`` and a ``decoder`` sub-model; TensorFlow is imported inside it, so the planning
+    never loads it). ``epochs()`` returns its training loop class. ``xla`` is what ``xla: auto``
+    means for it (measured per kind). ``thread_dependent`` kinds give other weights on another
+    thread count: their jobs keep every core (up to the rule's most) so that results stay those
+    of earlier runs on the same machine; the others take half the cores.
+    """
+
+    name: str
+    build: Callable[[Mapping, int, Sequence[int], int], Any]
+    epochs: Callable[[], type] = plain_epochs
+    xla: bool = True
+    thread_dependent: bool = False
+    description: str = ""

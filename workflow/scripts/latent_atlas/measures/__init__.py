@@ -1,0 +1,85 @@
+"""Map measures, one module each: the registry the metrics rule, the report and the sweep
+summary read.
+
+A measure module defines ``MEASURE = Measure(...)``; dropping ``measures/<name>.py`` here (plus
+its settings, if any, under ``metrics:`` in the config schema) adds a column to every map's
+metrics table, the study's ``results/metrics.csv``, the report and a sweep's summary. Modules
+whose name starts with ``_`` are helpers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AtlasError
+from ._base import MapData, Measure
+
+__all__ = ["REGISTRY", "MapData", "Measure", "columns", "map_metrics", "params_used"]
+
+
+def _discover() -> dict[str, Measure]:
+    found: list[Measure] = []
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        measure = getattr(module, "MEASURE", None)
+        if not isinstance(measure, Measure) or measure.name != info.name:
+            raise AtlasError(
+                f"{module.__file__}: a measure module defines MEASURE = Measure("
+                f"name={info.name!r}, ...); see docs/extending.md"
+            )
+        if measure.better not in ("higher", "lower"):
+            raise AtlasError(f"{module.__file__}: better must be 'higher' or 'lower'")
+        found.append(measure)
+    return {m.name: m for m in sorted(found, key=lambda m: (m.order, m.name))}
+
+
+REGISTRY: dict[str, Measure] = _discover()
+
+
+def params_used() -> list[str]:
+    """The ``metrics:`` keys the registered measures read."""
+    return sorted({key for m in REGISTRY.values() for key in m.params})
+
+
+def columns(params: Mapping, summary_only: bool = False) -> list[tuple[str, str, str]]:
+    """(metric key, title, "higher" | "lower") of every measure's outputs, in table order."""
+    return [
+        (key, title, m.better)
+        for m in REGISTRY.values()
+        if m.in_summary or not summary_only
+        for key, title in m.columns(params).items()
+    ]
+
+
+def map_metrics(
+    frame: pd.DataFrame,
+    info: Mapping,
+    z_train: np.ndarray,
+    params: Mapping,
+    threads: int,
+    graph: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, float]:
+    """Every registered measure of one map; ``z_train`` are the codes of the map's train
+    points, in order.
+
+    Runs on ``threads`` threads (BLAS and numba included), the number the rule claims, so that
+    it shares the machine with the jobs beside it instead of oversubscribing it.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from ..kernels import use_threads
+
+    use_threads(threads)
+    data = MapData.from_frame(frame, info, z_train, params, threads, graph)
+    out: dict[str, float] = {}
+    with threadpool_limits(threads):
+        for measure in REGISTRY.values():
+            out.update(measure.compute(data))
+    return out

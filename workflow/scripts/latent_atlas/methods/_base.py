@@ -1,0 +1,67 @@
+"""What a projection method declares (see :mod:`latent_atlas.methods`), and helpers they share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+#: (train map, test map, info) -- info holds fit/transform seconds and how test points were placed
+Result = tuple[np.ndarray, np.ndarray, dict]
+#: fit(z_train, z_test, graph, params, threads) -> Result
+Fit = Callable[[np.ndarray, np.ndarray, Mapping, Mapping, int], Result]
+
+
+def _no_neighbors(params: Mapping) -> int:
+    return 0
+
+
+def _one_thread(params: Mapping, cores: int) -> int:
+    return 1
+
+
+def _never(params: Mapping) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class Method:
+    """Everything the workflow needs to know about one projection method.
+
+    ``fit`` maps the train codes and places the test codes (or fits both together, saying so in
+    ``info["placement"]``). ``neighbors(params)`` is how many columns of the shared kNN graph it
+    reads (self included; 0 = none). ``threads(params, cores)`` is what its job claims;
+    ``thread_dependent(params)`` says whether its map changes with that number. ``slow`` maps are
+    scheduled before fast ones.
+    """
+
+    name: str
+    title: str
+    color: str
+    fit: Fit
+    neighbors: Callable[[Mapping], int] = _no_neighbors
+    threads: Callable[[Mapping, int], int] = _one_thread
+    thread_dependent: Callable[[Mapping], bool] = _never
+    slow: bool = True
+    description: str = ""
+    packages: tuple[str, ...] = ()  # distributions whose versions shape its maps (report)
+
+
+def half_cores(most: int, cores: int) -> int:
+    """Half the run's cores, at least one and at most ``most`` (see planning.half_cores)."""
+    return max(1, min(most, cores // 2))
+
+
+def fit_and_place(
+    model: object, z_train: np.ndarray, z_test: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """``fit_transform`` the train codes, ``transform`` the test codes, timing both."""
+    import time
+
+    t0 = time.perf_counter()
+    train_xy = model.fit_transform(z_train)  # type: ignore[attr-defined]
+    t1 = time.perf_counter()
+    test_xy = model.transform(z_test)  # type: ignore[attr-defined]
+    timing = {"fit_seconds": t1 - t0, "transform_seconds": time.perf_counter() - t1}
+    return np.asarray(train_xy), np.asarray(test_xy), timing

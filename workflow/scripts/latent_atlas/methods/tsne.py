@@ -1,0 +1,121 @@
+"""t-SNE: openTSNE (FFT gradients, PCA initialisation, test codes placed with
+``TSNEEmbedding.transform``) on the shared kNN graph, or scikit-learn's TSNE as the seed tutorial
+ran it (no transform: train and test fitted together, and the map's info says so)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..errors import AtlasError
+from ._base import Method, Result, half_cores
+
+
+def _opentsne(
+    z_train: np.ndarray, z_test: np.ndarray, graph: Mapping, params: Mapping, threads: int
+) -> Result:
+    from openTSNE import TSNE, affinity
+    from openTSNE.nearest_neighbors import PrecomputedNeighbors
+
+    k = int(3 * params["perplexity"])
+    test_ind, test_dist = graph["test_ind"], graph["test_dist"]
+
+    class SharedNeighbors(PrecomputedNeighbors):
+        """The shared train graph; ``query`` answers for the test codes from the same graph."""
+
+        def query(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+            if query.shape[0] != test_ind.shape[0] or k > test_ind.shape[1]:
+                raise AtlasError(f"t-SNE asked for {k} neighbours of {query.shape[0]} points")
+            return test_ind[:, :k], test_dist[:, :k]
+
+    # openTSNE's own graphs leave out the point itself: drop column 0 (self).
+    index = SharedNeighbors(graph["train_ind"][:, 1 : k + 1], graph["train_dist"][:, 1 : k + 1])
+    t0 = time.perf_counter()
+    aff = affinity.PerplexityBasedNN(
+        perplexity=params["perplexity"], knn_index=index, n_jobs=threads
+    )
+    tsne = TSNE(
+        n_components=2,
+        perplexity=params["perplexity"],
+        n_iter=params["n_iter"],
+        initialization="pca",
+        negative_gradient_method="fft",
+        n_jobs=threads,
+        random_state=params["seed"],
+        ints_in_interval=params.get("ints_in_interval", 2),  # schema default
+    )
+    embedding = tsne.fit(z_train, affinities=aff)
+    t1 = time.perf_counter()
+    test_xy = np.asarray(embedding.transform(z_test))
+    t2 = time.perf_counter()
+    # transform() re-centres the train embedding in place: read it afterwards, not before.
+    train_xy = np.asarray(embedding)
+    info = {
+        "fit_seconds": t1 - t0,
+        "transform_seconds": t2 - t1,
+        "backend": "openTSNE",
+        "placement": "test points placed with TSNEEmbedding.transform into the fixed train map",
+    }
+    return train_xy, test_xy, info
+
+
+def _sklearn(
+    z_train: np.ndarray, z_test: np.ndarray, graph: Mapping, params: Mapping, threads: int
+) -> Result:
+    from sklearn.manifold import TSNE
+
+    # sklearn's max_iter counts its 250 early-exaggeration steps too; openTSNE's n_iter does not.
+    n_iter = params["n_iter"] + 250
+    model = TSNE(
+        n_components=2,
+        perplexity=params["perplexity"],
+        max_iter=n_iter,
+        init="pca",
+        random_state=params["seed"],
+        n_jobs=threads,
+    )
+    t0 = time.perf_counter()
+    xy = model.fit_transform(np.concatenate([z_train, z_test]))
+    t1 = time.perf_counter()
+    info = {
+        "fit_seconds": t1 - t0,
+        "transform_seconds": 0.0,
+        "backend": "sklearn",
+        "placement": (
+            "scikit-learn's TSNE has no transform: train and test codes were fitted together "
+            "in one map (test points influenced the map)"
+        ),
+    }
+    return xy[: len(z_train)], xy[len(z_train) :], info
+
+
+def fit(
+    z_train: np.ndarray, z_test: np.ndarray, graph: Mapping, params: Mapping, threads: int
+) -> Result:
+    backend = _opentsne if params["backend"] == "opentsne" else _sklearn
+    return backend(z_train, z_test, graph, params, threads)
+
+
+def neighbors(params: Mapping) -> int:
+    """openTSNE's affinities read 3 x perplexity neighbours (self excluded)."""
+    return int(3 * params["perplexity"]) + 1
+
+
+def threads(params: Mapping, cores: int) -> int:
+    """Half the cores: the map is identical for any thread count (tested), so on two cores it
+    runs beside another map."""
+    return half_cores(8, cores)
+
+
+METHOD = Method(
+    name="tsne",
+    title="t-SNE",
+    color="tab:orange",
+    fit=fit,
+    neighbors=neighbors,
+    threads=threads,
+    description="local structure; perplexity sets the neighbourhood",
+    packages=("openTSNE",),
+)

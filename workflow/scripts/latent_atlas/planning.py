@@ -1,0 +1,266 @@
+"""What the workflow plans from the config, as ordinary tested Python: which datasets, models and
+maps the study has, each job's params, threads and priority, the shared graph's k, the sweeps'
+grid points and the targets of a bare ``snakemake``. ``workflow/rules/common.smk`` only hands
+these to the rules; everything about a method, a measure, a format or a model kind comes from
+its registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from . import formats, kinds, measures, methods, sweeps
+from .configuration import writable_cache_dir
+from .errors import AtlasError
+
+# Scheduling. On a 2-core laptop the study's wall is set by how well its jobs share the two
+# cores (bench/study.py prints the timeline), so jobs claim the threads they really use, and the
+# chain every result waits for (train -> encode -> neighbors -> the maps -> their metrics) goes
+# first whenever several jobs are ready; side jobs (the holdout model, the pixel reference,
+# figures) fill the other core.
+PRIORITY_CHAIN = 30
+PRIORITY_MAPS = 20
+PRIORITY_METRICS = 10
+MIN_GRAPH_K = 16  # the shared graph always has the 10 neighbours knn_recall_10 reads, and more
+MAP_SUFFIX = "(-[a-z][a-z0-9_]*)*"  # a sweep's map: umap-n_neighbors5-seed2
+MODEL_FIGURES = ["training", "reconstructions", "anomalies", "generation", "generated"]
+SWEEP_FILES = ["summary.csv", "metrics.png", "metrics.svg", "maps.png"]
+DEFAULT_CORES = 2  # where a run gives no --cores (a cluster: the profile sets threads per rule)
+
+
+def canonical(value: Any) -> Any:
+    """A config value with its mappings' keys sorted. Snakemake compares params as written, so
+    the same settings in another key order (a reordered config file) would rerun jobs."""
+    if isinstance(value, Mapping):
+        return {k: canonical(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    return value
+
+
+def method_pattern() -> str:
+    """The ``{method}`` wildcard: a registered method, optionally a sweep's suffixes."""
+    return f"({'|'.join(methods.names())}){MAP_SUFFIX}"
+
+
+def half_cores(most: int, cores: int) -> int:
+    """Threads for a job whose results do not depend on its thread count (TensorFlow with op
+    determinism except thread-dependent kinds, openTSNE, exact neighbours, the metrics:
+    tested): half the cores, at most ``most``. On a 2-core laptop that is one, so two such jobs
+    run side by side instead of one job on two threads that it uses poorly (train: 12.6 s on
+    one thread, 9.5 s on two, identical weights)."""
+    return max(1, min(most, cores // 2))
+
+
+def builtin_datasets() -> dict[str, dict]:
+    """Datasets always defined: one per built-in format (mnist, digits), named after it."""
+    return {
+        name: {"format": name, "test_fraction": 0.2, "seed": 0}
+        for name, fmt in formats.REGISTRY.items()
+        if fmt.builtin
+    }
+
+
+def dataset_files(name: str, spec: Mapping) -> list[str]:
+    """The user's files a dataset is read from (its normalise job's inputs), checked to exist."""
+    fmt = formats.get(spec["format"])
+    if fmt.files is None:
+        return []
+    try:
+        return fmt.files(spec)
+    except AtlasError as exc:
+        raise AtlasError(f"datasets.{name}: {exc}".replace(": datasets: ", ": ")) from None
+
+
+class Plan:
+    """The study a validated config asks for. ``cores`` is the run's ``--cores`` (None on a
+    cluster run that gives none)."""
+
+    def __init__(self, config: dict, cores: int | None = None) -> None:
+        self.config = config
+        self.cores = cores if isinstance(cores, int) else DEFAULT_CORES
+        for name, spec in builtin_datasets().items():
+            config["datasets"].setdefault(name, spec)
+        self.check()
+        self.warnings = [w for w in [self._numba_cache_warning()] if w]
+        self.sweeps = sweeps.expand(config)
+        self.sweep_models = sweeps.model_specs(config, self.sweeps)
+        self.sweep_maps = sweeps.map_variants(self.sweeps)
+
+    # -- checks the schema cannot express ----------------------------------------------------
+    def check(self) -> None:
+        """Every study model, dataset and method is defined; every dataset's files exist."""
+        cfg, study = self.config, self.config["study"]
+        unknown = [m for m in study["models"] if m not in cfg["models"]]
+        if unknown:
+            raise AtlasError(
+                f"config: study.models names {unknown}, which are not defined under `models` "
+                f"(defined: {sorted(cfg['models'])}); add them there or fix the names"
+            )
+        unknown = [d for d in study["datasets"] if d not in cfg["datasets"]]
+        if unknown:
+            raise AtlasError(
+                f"config: study.datasets names {unknown}, which are not defined under "
+                f"`datasets` (defined: {sorted(cfg['datasets'])}); add them there, e.g. "
+                f"datasets: {{{unknown[0]}: {{format: idx, path: DIR}}}}, or fix the names"
+            )
+        for d in study["datasets"]:
+            dataset_files(d, cfg["datasets"][d])  # a missing path fails now, before any job
+
+    def _numba_cache_warning(self) -> str | None:
+        """An unwritable projection.numba_cache_dir is reported when the workflow is planned,
+        not deep inside a job; it is only a cache, so the jobs fall back to a temporary folder
+        rather than stop the study."""
+        key = "projection.numba_cache_dir"
+        return writable_cache_dir(self.config["projection"]["numba_cache_dir"], key)[1]
+
+    # -- what the study has --------------------------------------------------------------------
+    def dataset_models(self, dataset: str) -> list[str]:
+        """The models whose codes are mapped: ``none`` (the vectors themselves) for a format
+        whose data are codes, whatever study.models says; study.models otherwise."""
+        if formats.get(self.config["datasets"][dataset]["format"]).codes:
+            return ["none"]
+        return list(self.config["study"]["models"])
+
+    @property
+    def study_methods(self) -> list[str]:
+        return list(self.config["study"]["methods"])
+
+    def study_pairs(self) -> list[tuple[str, str]]:
+        """(dataset, model) of every model in the study, in config order."""
+        return [(d, m) for d in self.config["study"]["datasets"] for m in self.dataset_models(d)]
+
+    def dataset_spec(self, dataset: str) -> dict:
+        return canonical(self.config["datasets"][dataset])
+
+    def dataset_inputs(self, dataset: str) -> dict[str, list[str]]:
+        """Raw files of a dataset: files another rule makes (``resources``), a user's files
+        (``source``), or nothing (digits)."""
+        spec = self.config["datasets"][dataset]
+        fmt = formats.get(spec["format"])
+        if fmt.resources:
+            return {"resources": list(fmt.resources)}
+        files = dataset_files(dataset, spec)
+        return {"source": files} if files else {}
+
+    def resources(self) -> list[str]:
+        """Downloaded files of the study's datasets (their SHA-256s go into the report)."""
+        found: list[str] = []
+        for d in self.config["study"]["datasets"]:
+            found += formats.get(self.config["datasets"][d]["format"]).resources
+        return list(dict.fromkeys(found))
+
+    def model_spec(self, model: str) -> dict:
+        if model in self.sweep_models:
+            return canonical(self.sweep_models[model])
+        if model not in self.config["models"]:
+            raise AtlasError(
+                f"model {model!r} is not defined under `models` in the config "
+                f"(defined: {sorted(self.config['models'])})"
+            )
+        return canonical(self.config["models"][model])
+
+    def map_method(self, map_name: str) -> tuple[str, dict]:
+        """(method, parameter overrides) of a map: a sweep's map names its base method."""
+        return self.sweep_maps.get(map_name, (map_name, {}))
+
+    def method_params(self, map_name: str) -> dict:
+        """A map's method parameters plus the projection seed (a sweep's map: its overrides)."""
+        method, over = self.map_method(map_name)
+        seed = self.config["projection"]["seed"]
+        return canonical({**self.config["methods"][method], "seed": seed, **over})
+
+    # -- params --------------------------------------------------------------------------------
+    def graph_k(self, model: str | None = None) -> int:
+        """Columns of the shared kNN graph (self included): what the study's methods need, and
+        the sweeps' maps of ``model``."""
+        k = MIN_GRAPH_K
+        for name in self.config["study"]["methods"]:
+            k = max(k, methods.get(name).neighbors(self.config["methods"][name]))
+        for sweep in self.sweeps.values():
+            for point in sweep.points:
+                if point.model != model:
+                    continue
+                for method, map_name in point.methods.items():
+                    params = {**self.config["methods"][method], **self.map_method(map_name)[1]}
+                    k = max(k, methods.get(method).neighbors(params))
+        return k
+
+    def neighbors_params(self, model: str | None = None) -> dict:
+        """Only this reaches the neighbors rule, so changing a method parameter that does not
+        change k does not recompute the graph."""
+        p = self.config["projection"]
+        return canonical(
+            {
+                "k": self.graph_k(model),
+                "max_points": p["max_points"],
+                "seed": p["seed"],
+                "exact_max_points": p["knn_exact_max_points"],
+                "recall_sample": p["knn_recall_sample"],
+            }
+        )
+
+    def map_metric_params(self) -> dict:
+        """The settings the registered measures read (not the pixel reference: its own rule)."""
+        m = self.config["metrics"]
+        return canonical(
+            {
+                **{k: m[k] for k in measures.params_used()},
+                "seed": self.config["projection"]["seed"],
+                "exact_max_points": self.config["projection"]["knn_exact_max_points"],
+            }
+        )
+
+    # -- threads and priorities ----------------------------------------------------------------
+    def tf_threads(self, model: str, most: int) -> int:
+        """Threads of a TensorFlow job: half the cores, except for kinds whose weights depend
+        on the thread count, which keep every core up to ``most`` so that their results stay
+        those of earlier runs on the same machine."""
+        if kinds.get(self.model_spec(model)["kind"]).thread_dependent:
+            return max(1, min(most, self.cores))
+        return half_cores(most, self.cores)
+
+    def project_threads(self, map_name: str) -> int:
+        method, _ = self.map_method(map_name)
+        return methods.get(method).threads(self.method_params(map_name), self.cores)
+
+    def project_priority(self, map_name: str) -> int:
+        """The slow maps first; fast ones (PCA: seconds) can come later."""
+        method, _ = self.map_method(map_name)
+        return PRIORITY_MAPS if methods.get(method).slow else PRIORITY_METRICS
+
+    # -- targets -------------------------------------------------------------------------------
+    def model_tables(self, dataset: str, model: str) -> list[str]:
+        """Names of the per-map metric tables of one model, plus its reference rows and its
+        uses (not for model `none`: nothing to compress, hold out or generate with)."""
+        uses = [] if model == "none" else ["uses"]
+        return [*self.config["study"]["methods"], "reference", *uses]
+
+    def map_figures(self) -> list[tuple[str, str, str]]:
+        """(dataset, model, method) of every map figure of the study."""
+        return [(d, m, x) for d, m in self.study_pairs() for x in self.config["study"]["methods"]]
+
+    def sweep_targets(self) -> list[str]:
+        return [f"results/sweeps/{name}/{f}" for name in self.sweeps for f in SWEEP_FILES]
+
+    def sweep_params(self, name: str) -> dict:
+        """A sweep's expanded definition, as plain data for its rules' scripts."""
+        sweep = self.sweeps[name]
+        return canonical(
+            {
+                "name": sweep.name,
+                "datasets": sweep.datasets,
+                "methods": sweep.methods,
+                "swept": sweep.swept,
+                "points": [
+                    {"values": dict(p.values), "model": p.model, "maps": dict(p.methods)}
+                    for p in sweep.points
+                ],
+            }
+        )
+
+    def sweep_maps_of(self, name: str) -> list[tuple[str, str, str]]:
+        """(dataset, model, map) of every map of a sweep."""
+        sweep = self.sweeps[name]
+        return [(d, model, m) for d in sweep.datasets for model, m in sweep.maps()]
