@@ -9,8 +9,6 @@ from snakemake.logging import logger
 from latent_atlas import codedeps, formats, planning
 from latent_atlas.errors import AtlasError
 
-SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
-
 
 def run_cores():
     """The run's --cores; None where it gives none (a cluster run: the profile sets threads)."""
@@ -53,11 +51,13 @@ sweep_params = of_wildcard(PLAN.sweep_params, "sweep")
 def script_code(script):
     """The package modules `workflow/scripts/{script}.py` imports, as inputs: editing one
     reruns the rule (Snakemake itself reruns a job only when its script changes)."""
-    return codedeps.script_modules(SCRIPTS / f"{script}.py")
+    path = Path(workflow.basedir) / "workflow" / "scripts" / f"{script}.py"
+    return codedeps.script_modules(path, relative_to=Path.cwd())
 
 
-def half_cores(most):
-    return planning.half_cores(most, PLAN.cores)
+def package_files(*names):
+    """Files of the package (its templates) as inputs, placed like script_code's."""
+    return codedeps.package_files(names, relative_to=Path.cwd())
 
 
 def tf_threads(most):

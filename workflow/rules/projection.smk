@@ -15,7 +15,7 @@ rule neighbors:
     priority: planning.PRIORITY_CHAIN
     conda:
         "../../envs/projection.yaml"
-    threads: half_cores(2)
+    threads: planning.half_cores(2, PLAN.cores)
     resources:
         mem_mb=3000,
         runtime=20,
@@ -66,7 +66,7 @@ rule map_metrics:
     priority: planning.PRIORITY_METRICS
     conda:
         "../../envs/projection.yaml"
-    threads: half_cores(2)
+    threads: planning.half_cores(2, PLAN.cores)
     resources:
         mem_mb=4000,
         runtime=20,

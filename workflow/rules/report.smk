@@ -79,10 +79,7 @@ rule report:
     input:
         unpack(report_inputs),
         code=script_code("report"),
-        template=str(
-            Path(workflow.basedir)
-            / "workflow/scripts/latent_atlas/templates/report.html.j2"
-        ),
+        template=package_files("templates/report.html.j2"),
     output:
         html="results/report/index.html",
         comparison_png=report(
@@ -120,13 +117,7 @@ rule atlas:
     input:
         unpack(atlas_inputs),
         code=script_code("atlas"),
-        templates=[
-            str(
-                Path(workflow.basedir)
-                / f"workflow/scripts/latent_atlas/templates/{name}"
-            )
-            for name in ("atlas.html.j2", "atlas.js")
-        ],
+        templates=package_files("templates/atlas.html.j2", "templates/atlas.js"),
     output:
         html=report(
             "results/report/atlas.html",

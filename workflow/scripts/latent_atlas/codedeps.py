@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import functools
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 PACKAGE = "latent_atlas"
@@ -97,8 +98,12 @@ def _deps(path: Path) -> set[Path]:
     return found
 
 
-def script_modules(script: str | os.PathLike[str]) -> list[str]:
-    """Every package file an entry script imports, transitively, as sorted paths."""
+def script_modules(
+    script: str | os.PathLike[str], relative_to: str | os.PathLike[str] | None = None
+) -> list[str]:
+    """Every package file an entry script imports, transitively, as sorted paths: relative to
+    ``relative_to`` (the working directory) where they lie inside it, so that a study moved or
+    copied to another folder does not see another set of inputs and rerun."""
     path = Path(script)
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     todo = list(_resolve(_imported_names(tree, None, False)))
@@ -109,7 +114,22 @@ def script_modules(script: str | os.PathLike[str]) -> list[str]:
             continue
         seen.add(f)
         todo.extend(_deps(f) - seen)
-    return sorted(str(f) for f in seen)
+    base = Path(relative_to).resolve() if relative_to is not None else None
+    return sorted(_shown(f, base) for f in seen)
+
+
+def package_files(
+    names: Sequence[str], relative_to: str | os.PathLike[str] | None = None
+) -> list[str]:
+    """Files of the package by their path inside it (templates), placed as script_modules."""
+    base = Path(relative_to).resolve() if relative_to is not None else None
+    return [_shown(ROOT / name, base) for name in names]
+
+
+def _shown(path: Path, base: Path | None) -> str:
+    if base is not None and path.is_relative_to(base):
+        return str(path.relative_to(base))
+    return str(path)
 
 
 def import_graph() -> dict[str, set[str]]:
