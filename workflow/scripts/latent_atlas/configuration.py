@@ -132,6 +132,18 @@ def _accepts_string(value: str, schema: Mapping) -> bool:
     return jsonschema.Draft202012Validator(scalar_only).is_valid(value)
 
 
+def non_finite(value: Any, where: str = "") -> list[str]:
+    """The keys (dotted) whose value is NaN or infinity: JSON Schema's bounds cannot refuse
+    them (every comparison with NaN is false), so the planning does, naming each key."""
+    if isinstance(value, Mapping):
+        return [k for key, v in value.items() for k in non_finite(v, f"{where}{key}.")]
+    if isinstance(value, list):
+        return [k for i, v in enumerate(value) for k in non_finite(v, f"{where[:-1]}[{i}].")]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [where[:-1]]
+    return []
+
+
 def writable_cache_dir(path: str, key: str) -> tuple[str, str | None]:
     """A folder for a cache that can really be written: ``path`` or a fallback, and why.
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .errors import AtlasError
 from .io import atomic_open
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,16 @@ def vote(neighbor_labels: np.ndarray) -> np.ndarray:
 def knn_accuracy_from_graph(
     test_ind: np.ndarray, y_train: np.ndarray, y_test: np.ndarray, k: int
 ) -> float:
-    """k-NN accuracy from precomputed test->train neighbours (the latent-space reference)."""
+    """k-NN accuracy from precomputed test->train neighbours (the latent-space reference).
+
+    A graph with fewer than k columns cannot answer: that is an error, never the accuracy of
+    fewer neighbours (the planning sizes the graph for the largest metrics.knn_k).
+    """
+    if k > test_ind.shape[1]:
+        raise AtlasError(
+            f"knn_acc_{k}: the neighbour graph has {test_ind.shape[1]} columns, fewer than k; "
+            "rerun the neighbors rule (snakemake -R neighbors) so it is sized for metrics.knn_k"
+        )
     return float((vote(y_train[test_ind[:, :k]]) == y_test).mean())
 
 

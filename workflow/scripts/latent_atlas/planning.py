@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import formats, kinds, measures, methods, sweeps
-from .configuration import writable_cache_dir
+from .configuration import non_finite, writable_cache_dir
 from .errors import AtlasError
 
 # Scheduling. On a 2-core laptop the study's wall is set by how well its jobs share the two
@@ -78,6 +78,13 @@ class Plan:
     cluster run that gives none)."""
 
     def __init__(self, config: dict, cores: int | None = None) -> None:
+        bad = non_finite(config)
+        if bad:
+            raise AtlasError(
+                f"config: {', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not a finite "
+                "number (NaN or infinity); give a number within the limits that "
+                "workflow/schemas/config.schema.yaml states for the key"
+            )
         self.config = config
         self.cores = cores if isinstance(cores, int) else DEFAULT_CORES
         for name, spec in builtin_datasets().items():
@@ -175,7 +182,8 @@ class Plan:
     def graph_k(self, model: str | None = None) -> int:
         """Columns of the shared kNN graph (self included): what the study's methods need, and
         the sweeps' maps of ``model``."""
-        k = MIN_GRAPH_K
+        # the latent-space k-NN reference votes among a test point's first k graph neighbours
+        k = max(MIN_GRAPH_K, *self.config["metrics"]["knn_k"])
         for name in self.config["study"]["methods"]:
             k = max(k, methods.get(name).neighbors(self.config["methods"][name]))
         for sweep in self.sweeps.values():
