@@ -6,7 +6,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
-from latent_atlas import codedeps, formats, planning
+from latent_atlas import codedeps, formats, integrity, planning
 from latent_atlas.errors import AtlasError
 
 
@@ -184,15 +184,14 @@ def report_inputs(wildcards):
 
 
 def all_targets():
-    """What a bare `snakemake` builds: everything the config asks for."""
-    figures = [
-        expand(out, dataset=d, model=m, method=x)[0]
-        for d, m, x in PLAN.map_figures()
-        for out in rules.plot_map.output
+    """What a bare `snakemake` builds: every file of the study, intermediates included (a
+    deleted one is rebuilt), once none of those that exist is found damaged."""
+    files = [
+        path
+        for rule, fill in PLAN.study_jobs()
+        for path in expand(list(getattr(rules, rule).output), **fill)
     ]
-    final = [
-        rules.report.output.html,
-        rules.atlas.output.html,
-        rules.study_metrics.output.table,
-    ]
-    return [*final, *figures, *PLAN.sweep_targets()]
+    found = integrity.damaged(files)
+    if found:
+        raise WorkflowError(integrity.damage_message(found))
+    return files

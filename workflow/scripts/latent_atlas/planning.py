@@ -249,6 +249,49 @@ class Plan:
         """(dataset, model, method) of every map figure of the study."""
         return [(d, m, x) for d, m in self.study_pairs() for x in self.config["study"]["methods"]]
 
+    def study_jobs(self) -> list[tuple[str, dict[str, str]]]:
+        """(rule, wildcards) of every job of the study, so that a bare `snakemake` names every
+        result, intermediates included: a deleted one is rebuilt, not silently left out."""
+        cfg = self.config
+        jobs: list[tuple[str, dict[str, str]]] = [("report", {}), ("atlas", {})]
+        jobs.append(("study_metrics", {}))
+        for d in cfg["study"]["datasets"]:
+            jobs += [("normalise", {"dataset": d}), ("plot_data", {"dataset": d})]
+            if cfg["metrics"]["pixels_reference"]:
+                jobs.append(("pixel_reference", {"dataset": d}))
+            if self.dataset_models(d) != ["none"]:
+                jobs.append(("fit_judge", {"dataset": d}))
+        for d, m in self.study_pairs():
+            jobs += self._model_jobs(d, m)
+            fill = {"dataset": d, "model": m}
+            jobs += [("reference_metrics", fill), ("model_metrics", fill)]
+            for x in self.study_methods:
+                jobs += [(rule, {**fill, "method": x}) for rule in ("map_metrics", "plot_map")]
+            if m != "none":
+                jobs += [(rule, fill) for rule in ("plot_model", "use_metrics", "plot_generated")]
+        for name in self.sweeps:
+            jobs += [("sweep_summary", {"sweep": name}), ("plot_sweep", {"sweep": name})]
+            for d, m, x in self.sweep_maps_of(name):
+                jobs += self._model_jobs(d, m)
+                jobs.append(("map_metrics", {"dataset": d, "model": m, "method": x}))
+        unique = {(rule, tuple(sorted(fill.items()))): (rule, fill) for rule, fill in jobs}
+        return list(unique.values())
+
+    def _model_jobs(self, dataset: str, model: str) -> list[tuple[str, dict[str, str]]]:
+        """The jobs that make one model's codes, graph and maps."""
+        fill = {"dataset": dataset, "model": model}
+        if model == "none":
+            jobs = [("data_codes", fill)]
+        else:
+            jobs = [("train", fill), ("encode", fill), ("use_inputs", fill)]
+            if self.config["uses"]["anomaly"]:
+                jobs.append(("train_holdout", fill))
+        jobs.append(("neighbors", fill))
+        methods_ = self.study_methods if model in self.dataset_models(dataset) else []
+        for sweep in self.sweeps.values():
+            methods_ += [m for mod, m in sweep.maps() if mod == model and dataset in sweep.datasets]
+        return jobs + [("project", {**fill, "method": x}) for x in dict.fromkeys(methods_)]
+
     def sweep_targets(self) -> list[str]:
         return [f"results/sweeps/{name}/{f}" for name in self.sweeps for f in SWEEP_FILES]
 

@@ -1,0 +1,144 @@
+"""A damaged or deleted intermediate never costs a finished result: damage is found when the
+workflow is planned (before any job), the message names a command that works, and following it,
+or a bare rerun after a deletion, restores every deliverable bit-identical to before."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import array_digests, copy_workflow, snakemake
+from latent_atlas import integrity
+from latent_atlas.io import save_npz
+from latent_atlas.maps import write_map
+
+
+def cut(path: Path) -> None:
+    """What `truncate -s $(( size / 2 ))` does."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_whole_files_pass_and_cut_ones_are_named(tmp_path: Path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    save_npz(tmp_path / "a.npz", {"x": np.arange(10_000)})
+    frame = pd.DataFrame({"x": [0.0, 1.0], "y": [1.0, 0.0], "label": [0, 1]})
+    frame = frame.assign(split=["train", "test"], index=[0, 0])
+    write_map(frame, {}, tmp_path / "m.parquet")
+    fig, _ = plt.subplots()
+    fig.savefig(tmp_path / "f.png")
+    fig.savefig(tmp_path / "f.svg")
+    pd.DataFrame({"metric": ["a"] * 50, "value": range(50)}).to_csv(tmp_path / "t.csv")
+    (tmp_path / "r.html").write_text("<html><body>" + "x" * 9000 + "</body></html>\n")
+    files = sorted(tmp_path.iterdir())
+    assert integrity.damaged(files) == []
+    for f in files:
+        cut(f)
+    found = dict(integrity.damaged(files))
+    assert sorted(found) == [str(f) for f in files]
+    (tmp_path / "empty.npz").write_bytes(b"")
+    assert integrity.problem(tmp_path / "empty.npz") == "empty"
+    assert integrity.problem(tmp_path / "missing.npz") is None  # missing: Snakemake's job
+    message = integrity.damage_message([(str(files[0]), found[str(files[0])])])
+    assert f"rm {files[0]}" in message and "nothing has been run" in message
+
+
+STUDY = {
+    "study": {"datasets": ["digits"], "models": ["ae"], "methods": ["pca", "umap"]},
+    "models": {"ae": {"kind": "dense", "latent_dim": 8, "epochs": 3, "batch_size": 128, "seed": 1}},
+    "methods": {"umap": {"n_neighbors": 10}},
+    "uses": {"anomaly": False},
+}
+TIMINGS = {"fit_seconds", "transform_seconds"}
+
+
+def deliverables(wd: Path, skip: str = "") -> dict[str, object]:
+    """What a user keeps, as comparable values: array digests of .npz files, map tables, the
+    figures' bytes, metrics without timings, history without seconds."""
+    out: dict[str, object] = {}
+    for f in sorted((wd / "results").rglob("*")):
+        rel = str(f.relative_to(wd))
+        if rel == skip:
+            out[rel] = "skipped"
+        elif f.suffix == ".npz":
+            out[rel] = array_digests(f)
+        elif f.suffix == ".parquet":
+            out[rel] = hashlib.sha256(pd.read_parquet(f).to_csv().encode()).hexdigest()
+        elif f.suffix == ".png" and "report" not in rel:
+            out[rel] = hashlib.sha256(f.read_bytes()).hexdigest()
+        elif f.name == "history.csv":
+            out[rel] = pd.read_csv(f).drop(columns="seconds").to_csv()
+        elif f.suffix == ".csv" and "metric" in pd.read_csv(f, nrows=0).columns:
+            t = pd.read_csv(f, dtype=str)
+            out[rel] = t[~t["metric"].isin(TIMINGS)].to_csv()
+        elif f.suffix == ".keras":
+            out[rel] = f.stat().st_size > 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    wd = copy_workflow(tmp_path_factory.mktemp("damage") / "wf")
+    (wd / "study.yaml").write_text(yaml.safe_dump(STUDY))
+    snakemake(wd, "--configfile", "study.yaml", timeout=1500)
+    return wd, deliverables(wd)
+
+
+def rerun(wd: Path, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return snakemake(wd, "--configfile", "study.yaml", *extra, check=check, timeout=1500)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "victim",
+    ["results/digits/data.npz", "results/digits/ae/projections/umap.parquet"],
+)
+def test_a_cut_intermediate_stops_the_run_and_the_named_fix_restores_everything(
+    study: tuple[Path, dict], victim: str
+):
+    wd, before = study
+    cut(wd / victim)
+    proc = rerun(wd, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and victim in out and "nothing has been run" in out
+    assert "Traceback" not in out
+    after_error = deliverables(wd, skip=victim)
+    assert {k: v for k, v in after_error.items() if k != victim} == {
+        k: v for k, v in before.items() if k != victim
+    }  # nothing deleted, nothing run
+    fix = re.search(r"^\s*(rm .+)$", out, re.M).group(1)
+    subprocess.run(shlex.split(fix), cwd=wd, check=True)
+    rerun(wd)  # "rerun the same command"
+    assert deliverables(wd) == before
+
+
+@pytest.mark.slow
+def test_a_deleted_intermediate_is_rebuilt_by_a_bare_rerun(study: tuple[Path, dict]):
+    wd, before = study
+    (wd / "results/digits/ae/latent.npz").unlink()
+    rerun(wd)
+    assert deliverables(wd) == before
+    again = rerun(wd, "-n")
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_every_output_of_the_study_is_a_target(workflow_dir: Path):
+    """Each job's outputs are named by `rule all`, so a deleted one is never silently skipped."""
+    (workflow_dir / "study.yaml").write_text(yaml.safe_dump(STUDY))
+    proc = snakemake(workflow_dir, "-n", "--configfile", "study.yaml")
+    outputs = set(re.findall(r"^\s+output: (.+)$", proc.stdout, re.M))
+    files = {f.strip() for line in outputs for f in line.split(",")}
+    all_inputs = re.search(r"rule all:\n\s+input: (.+)", proc.stdout).group(1)
+    targets = {f.strip() for f in all_inputs.split(",")}
+    assert files - {f for f in files if f.startswith("resources/")} <= targets
