@@ -26,6 +26,10 @@ IDX_DTYPES: dict[int, str] = {
 }
 
 
+DOWNLOADED = "delete it and rerun snakemake to fetch a verified copy"
+USERS = "replace it with a whole copy (the workflow cannot fetch your own files)"
+
+
 def read_idx(path: str | os.PathLike[str], expect_ndim: int | None = None) -> np.ndarray:
     """Parse one uncompressed IDX file into a native-endian array; raise AtlasError if corrupt."""
     p = Path(path)
@@ -36,9 +40,11 @@ def read_idx(path: str | os.PathLike[str], expect_ndim: int | None = None) -> np
     return parse_idx(raw, p, expect_ndim)
 
 
-def parse_idx(raw: bytes, p: str | os.PathLike[str], expect_ndim: int | None = None) -> np.ndarray:
-    """Parse the bytes of one IDX file (``p`` names it in errors) into a native-endian array."""
-    hint = "delete it and rerun snakemake to fetch a verified copy"
+def parse_idx(
+    raw: bytes, p: str | os.PathLike[str], expect_ndim: int | None = None, hint: str = DOWNLOADED
+) -> np.ndarray:
+    """Parse the bytes of one IDX file (``p`` names it in errors) into a native-endian array;
+    ``hint`` is the fix an error gives (a downloaded file is fetched again, a user's is not)."""
     if len(raw) < 4:
         raise AtlasError(f"{p}: {len(raw)} bytes, too short for an IDX header; {hint}")
     zero, code, ndim = struct.unpack(">HBB", raw[:4])

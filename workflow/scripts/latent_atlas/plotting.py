@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 
 import matplotlib
@@ -18,6 +19,12 @@ from . import methods
 from .io import atomic_path
 
 CMAP = plt.get_cmap("tab10")
+
+
+def as_text(name: object) -> str:
+    """A user's class name as matplotlib text, drawn as written: its dollar signs escaped, so
+    that "$5" or "a_$b$" is never parsed as TeX (which misdraws or crashes on them)."""
+    return re.sub(r"(?<!\\)\$", r"\\$", str(name))  # idempotent: escaped ones stay
 
 
 def class_colors(labels: np.ndarray, n_classes: int) -> np.ndarray:
@@ -71,7 +78,7 @@ def draw_map(
 def class_legend(fig: Figure, class_names: Sequence[str], n_train: int, n_test: int) -> None:
     """One legend for the figure: a swatch per class plus the train/test marker key."""
     handles = [
-        Line2D([], [], marker="o", ls="", color=color, label=str(name), markersize=7)
+        Line2D([], [], marker="o", ls="", color=color, label=as_text(name), markersize=7)
         for name, color in zip(
             class_names, class_colors(np.arange(len(class_names)), len(class_names)), strict=True
         )
@@ -144,9 +151,9 @@ def comparison_figure(
         len(rows), len(cols), figsize=(4.2 * len(cols) + 1.6, 4.2 * len(rows)), squeeze=False
     )
     if isinstance(class_names, Mapping):
-        by_row = {r: [str(n) for n in class_names[r]] for r in rows}
+        by_row = {r: [as_text(n) for n in class_names[r]] for r in rows}
     else:
-        by_row = {r: [str(n) for n in class_names] for r in rows}
+        by_row = {r: [as_text(n) for n in class_names] for r in rows}
     shared = len({tuple(v) for v in by_row.values()}) <= 1
     n_train = n_test = 0
     for i, row in enumerate(rows):
@@ -275,7 +282,8 @@ def model_figures(
     channels = int(latent.get("channels", 1))
 
     def name(c: int) -> str:
-        return str(class_names[c]) if class_names is not None and c < len(class_names) else str(c)
+        known = class_names is not None and c < len(class_names)
+        return as_text(class_names[c]) if known else str(c)
 
     def grid(rows: Sequence[tuple[str, np.ndarray]], **kw: object) -> Figure:
         return image_grid(rows, shape, channels=channels, **kw)  # type: ignore[arg-type]
@@ -323,7 +331,8 @@ def data_figure(
 ) -> Figure:
     """The first ten training samples of (at most ``max_rows``) classes in the data's own
     shape and colour (vectors as strips), and the class counts in the title."""
-    rows = [(str(names[c]), x[np.flatnonzero(y == c)[:10]]) for c in range(len(names))]
+    names = [as_text(n) for n in names]
+    rows = [(names[c], x[np.flatnonzero(y == c)[:10]]) for c in range(len(names))]
     fig = image_grid([r for r in rows if len(r[1])][:max_rows], shape, channels=channels)
     counts = ", ".join(f"{names[c]}: {int((y == c).sum())}" for c in range(len(names)))
     what = "vectors (scaled to [0, 1])" if len(shape) == 1 else "images"

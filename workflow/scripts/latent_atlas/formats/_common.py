@@ -172,6 +172,14 @@ def finish(
         if len(x[s]) == 0:
             raise AtlasError(f"{where}: the {s} split is empty")
     labels, names = decode_labels(y, class_names, where)
+    present = np.unique(labels["train"])
+    if len(present) < 2:
+        only = names[present[0]] if len(present) else "none"
+        raise AtlasError(
+            f"{where}: the training split has one class ({only!s}); the maps are measured by "
+            "how well they keep classes apart, which takes at least two: check the labels "
+            "(or the class folders)"
+        )
     return {"y_train": labels["train"], "y_test": labels["test"], "class_names": names}
 
 

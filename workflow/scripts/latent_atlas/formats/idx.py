@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..errors import AtlasError
-from ..idx import parse_idx
+from ..idx import USERS, parse_idx
 from ._base import Format, Sources, source_path
 from ._common import IDX_FILES, SPLITS, finish, idx_file, image_layout, read_maybe_gzip, to_unit
 
@@ -19,8 +19,8 @@ def read(spec: Mapping, sources: Sources) -> dict[str, np.ndarray]:
     x, y = {}, {}
     for s, (images, labels) in IDX_FILES.items():
         pi, pl = idx_file(folder, images), idx_file(folder, labels)
-        x[s] = parse_idx(read_maybe_gzip(pi), pi)
-        y[s] = parse_idx(read_maybe_gzip(pl), pl, expect_ndim=1)
+        x[s] = parse_idx(read_maybe_gzip(pi), pi, hint=USERS)
+        y[s] = parse_idx(read_maybe_gzip(pl), pl, expect_ndim=1, hint=USERS)
         if len(x[s]) != len(y[s]):
             raise AtlasError(
                 f"{pi} holds {len(x[s])} images but {pl} holds {len(y[s])} labels; the counts "

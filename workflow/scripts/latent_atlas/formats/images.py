@@ -91,7 +91,15 @@ def read(spec: Mapping, sources: Sources) -> dict[str, np.ndarray]:
     """A folder ``train/<class>/*`` + ``test/<class>/*`` (or ``<class>/*``, split here)."""
     root = source_path(spec)
     where = str(root)
-    have_split = (root / "train").is_dir() and (root / "test").is_dir()
+    present = [s for s in SPLITS if (root / s).is_dir()]
+    if len(present) == 1:
+        other = "test" if present[0] == "train" else "train"
+        raise AtlasError(
+            f"{where}: has {present[0]}/ but no {other}/; give both {root}/train/<class>/ and "
+            f"{root}/test/<class>/, or put the class folders directly in {root} (then a "
+            "test_fraction of them is held out)"
+        )
+    have_split = len(present) == 2
     parts = {s: image_files(root / s) for s in SPLITS} if have_split else {"all": image_files(root)}
     every = [f for files in parts.values() for fs in files.values() for f in fs]
     mode = colour_mode(every, spec.get("channels"))

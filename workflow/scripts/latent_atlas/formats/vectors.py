@@ -4,6 +4,7 @@ model ``none``."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 import numpy as np
@@ -11,6 +12,8 @@ import numpy as np
 from ..errors import AtlasError
 from ._base import Format, Sources, existing_file, source_path
 from ._common import SPLITS, finish, split
+
+log = logging.getLogger(__name__)
 
 
 def read(spec: Mapping, sources: Sources) -> dict[str, np.ndarray]:
@@ -34,13 +37,32 @@ def read(spec: Mapping, sources: Sources) -> dict[str, np.ndarray]:
     import pyarrow.types as pat
 
     types = {f.name: f.type for f in table.schema}
-    cols = [
-        n
-        for n in table.column_names
-        if n not in ("label", "split") and (pat.is_integer(types[n]) or pat.is_floating(types[n]))
-    ]
+    ignored = list(spec.get("ignore_columns") or [])
+    unknown = sorted(set(ignored) - set(table.column_names))
+    if unknown:
+        raise AtlasError(f"{where}: ignore_columns names {unknown}, which the table lacks")
+    rest = [n for n in table.column_names if n not in ("label", "split", *ignored)]
+    numeric = {n for n in rest if pat.is_integer(types[n]) or pat.is_floating(types[n])}
+    other = [n for n in rest if n not in numeric]
+    if other:
+        raise AtlasError(
+            f"{where}: columns {other[:10]} are not numbers ({types[other[0]]}), so they cannot "
+            "be vector components; drop them from the table or list them under "
+            "`ignore_columns:` in the dataset entry"
+        )
+    if ignored:
+        log.warning("%s: leaving out columns %s (ignore_columns)", where, ignored)
+    cols = [n for n in rest if n in numeric]
     if not cols:
         raise AtlasError(f"{where}: no numeric vector columns besides label/split")
+    if table.column("label").null_count:
+        first = int(
+            np.flatnonzero(table.column("label").is_null().to_numpy(zero_copy_only=False))[0]
+        )
+        raise AtlasError(
+            f"{where}: {table.column('label').null_count} rows have no label (first: row "
+            f"{first}); give every row a label or drop the unlabelled rows"
+        )
     labels = table.column("label").to_numpy(zero_copy_only=False)
     if "split" in table.column_names:
         sp = table.column("split").to_numpy(zero_copy_only=False).astype(str)
