@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -158,3 +159,43 @@ def test_a_graph_narrower_than_k_is_an_error_not_a_smaller_k():
     graph = {"test_ind": np.zeros((4, 16), np.int32)}
     with pytest.raises(AtlasError, match=r"knn_acc_50.*16 columns"):
         metrics.knn_accuracy_from_graph(graph["test_ind"], np.zeros(10), np.zeros(4), 50)
+
+
+# -- settings the data's size cannot honour (known before reading: the built-in datasets) ----
+
+
+def planned(**over: object) -> planning.Plan:
+    from snakemake.utils import validate
+
+    cfg = {**copy.deepcopy(BASE), **over}
+    validate(cfg, str(SCHEMA_PATH), set_default=True)
+    return planning.Plan(cfg)
+
+
+def test_a_test_fraction_that_empties_a_split_fails_at_planning_naming_the_key():
+    with pytest.raises(AtlasError, match=r"datasets\.digits\.test_fraction = 0\.999"):
+        planned(datasets={"digits": {"format": "digits", "test_fraction": 0.999}})
+    with pytest.raises(AtlasError, match=r"datasets\.digits\.test_fraction = 0\.001"):
+        planned(datasets={"digits": {"format": "digits", "test_fraction": 0.001}})
+    planned(datasets={"digits": {"format": "digits", "test_fraction": 0.5}})
+
+
+@pytest.mark.parametrize(
+    ("over", "key"),
+    [
+        ({"metrics": {"knn_k": [1, 100]}}, "metrics.knn_k"),
+        (
+            {
+                "study": {"datasets": ["digits"], "models": ["m"], "methods": ["umap"]},
+                "methods": {"umap": {"n_neighbors": 150}},
+            },
+            "methods.umap",
+        ),
+        ({"methods": {"tsne": {"perplexity": 40}}}, "methods.tsne"),
+    ],
+)
+def test_a_k_beyond_the_mapped_training_points_fails_at_planning(over: dict, key: str):
+    with pytest.raises(AtlasError, match=re.escape(key)) as err:
+        planned(projection={"max_points": 100}, **over)
+    assert "training points" in str(err.value) and "max_points" in str(err.value)
+    planned(**over)  # all 1,437 training digits: enough

@@ -68,9 +68,9 @@ def knn_graph(
     if k >= len(z_train):
         raise AtlasError(
             f"neighbors: too few points: {len(z_train)} training points, but the study's "
-            f"methods need more than k={k} neighbours (at least 16, more for a method whose "
-            "neighbourhood parameter under `methods:` asks for more, e.g. a perplexity); lower "
-            "that parameter, raise projection.max_points or use more data"
+            f"methods need more than k={k} neighbours (at least 16, the largest metrics.knn_k, "
+            "and more for a method whose neighbourhood parameter under `methods:` asks for more, "
+            "e.g. a perplexity); lower that setting, raise projection.max_points or use more data"
         )
     nn = NearestNeighbors(n_neighbors=k, algorithm="brute", n_jobs=threads).fit(z_train)
     train_dist, train_ind = nn.kneighbors(z_train)

@@ -94,6 +94,7 @@ class Plan:
         self.sweeps = sweeps.expand(config)
         self.sweep_models = sweeps.model_specs(config, self.sweeps)
         self.sweep_maps = sweeps.map_variants(self.sweeps)
+        self.check_sizes()
 
     # -- checks the schema cannot express ----------------------------------------------------
     def check(self) -> None:
@@ -114,6 +115,33 @@ class Plan:
             )
         for d in study["datasets"]:
             dataset_files(d, cfg["datasets"][d])  # a missing path fails now, before any job
+
+    def check_sizes(self) -> None:
+        """Settings that depend on the data's size, where the size is known before reading the
+        data (the built-in datasets): each split keeps every class, and the shared kNN graph
+        (and so every k of the study) fits in the training points that are mapped."""
+        for d in self.config["study"]["datasets"]:
+            spec = self.config["datasets"][d]
+            size = formats.get(spec["format"]).size
+            if size is None:
+                continue
+            n_train, n_test, n_classes = size(spec)
+            if min(n_train, n_test) < n_classes:
+                raise AtlasError(
+                    f"config: datasets.{d}.test_fraction = {spec.get('test_fraction')} leaves "
+                    f"{n_train} train and {n_test} test samples of {n_classes} classes; each "
+                    "split needs every class: give a test_fraction nearer 0.2"
+                )
+            cap = self.config["projection"]["max_points"]
+            if cap is not None and cap < n_train + n_test:
+                n_train = cap - max(10, round(cap * n_test / (n_train + n_test)))
+            for model in self.dataset_models(d):
+                k, key = self.graph_k_source(model)
+                if k >= n_train:
+                    raise AtlasError(
+                        f"config: {key} asks for {k} neighbours, but datasets.{d} maps only "
+                        f"{n_train} training points; lower it, or raise projection.max_points"
+                    )
 
     def _numba_cache_warning(self) -> str | None:
         """An unwritable projection.numba_cache_dir is reported when the workflow is planned,
@@ -180,20 +208,26 @@ class Plan:
 
     # -- params --------------------------------------------------------------------------------
     def graph_k(self, model: str | None = None) -> int:
-        """Columns of the shared kNN graph (self included): what the study's methods need, and
-        the sweeps' maps of ``model``."""
-        # the latent-space k-NN reference votes among a test point's first k graph neighbours
-        k = max(MIN_GRAPH_K, *self.config["metrics"]["knn_k"])
+        """Columns of the shared kNN graph (self included): what the study's methods need, the
+        sweeps' maps of ``model`` and the latent-space k-NN reference (which votes among a test
+        point's first k graph neighbours)."""
+        return self.graph_k_source(model)[0]
+
+    def graph_k_source(self, model: str | None = None) -> tuple[int, str]:
+        """(graph k, the config key that sets it)."""
+        needs = {"metrics.knn_k": max(self.config["metrics"]["knn_k"])}
         for name in self.config["study"]["methods"]:
-            k = max(k, methods.get(name).neighbors(self.config["methods"][name]))
-        for sweep in self.sweeps.values():
+            needs[f"methods.{name}"] = methods.get(name).neighbors(self.config["methods"][name])
+        for name, sweep in self.sweeps.items():
             for point in sweep.points:
                 if point.model != model:
                     continue
                 for method, map_name in point.methods.items():
                     params = {**self.config["methods"][method], **self.map_method(map_name)[1]}
-                    k = max(k, methods.get(method).neighbors(params))
-        return k
+                    key = f"sweeps.{name} ({map_name})"
+                    needs[key] = max(needs.get(key, 0), methods.get(method).neighbors(params))
+        key = max(needs, key=needs.get)
+        return max(MIN_GRAPH_K, needs[key]), key
 
     def neighbors_params(self, model: str | None = None) -> dict:
         """Only this reaches the neighbors rule, so changing a method parameter that does not

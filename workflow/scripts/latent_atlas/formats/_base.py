@@ -75,6 +75,9 @@ class Format:
     provenance: Callable[[Mapping, Sequence[str]], dict[str, np.ndarray]] = file_provenance
     pin_index: Callable[[Mapping, Sequence[str]], dict[str, Path]] = pins_by_name
     description: str = ""
+    #: (train, test, classes) of an entry when known without reading it (built-in datasets):
+    #: the planning then checks settings that depend on the data's size before any job
+    size: Callable[[Mapping], tuple[int, int, int]] | None = None
 
     @property
     def builtin(self) -> bool:

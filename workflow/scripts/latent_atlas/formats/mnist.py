@@ -34,4 +34,5 @@ FORMAT = Format(
     resources=RESOURCES,
     provenance=provenance,
     description="MNIST, downloaded and verified",
+    size=lambda spec: (60_000, 10_000, 10),
 )
