@@ -72,7 +72,8 @@ def _direct(path: Path) -> frozenset[Path]:
     name = _name_of(path)
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     found = _imported_names(tree, name, path.name == "__init__.py")
-    if path.name == "__init__.py" and "pkgutil" in found:  # a registry: all its modules
+    registry = {"pkgutil", f"{PACKAGE}.registry"} & found
+    if path.name == "__init__.py" and registry:  # a registry package: all of its modules
         found.update(
             f"{name}.{p.stem}" for p in path.parent.glob("*.py") if p.name != "__init__.py"
         )

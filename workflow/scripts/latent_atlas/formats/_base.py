@@ -39,6 +39,16 @@ def existing_file(spec: Mapping) -> list[str]:
     return [str(path)]
 
 
+def existing_folder(spec: Mapping, holds: str) -> Path:
+    """The folder at ``path``, checked to exist; ``holds`` says what it should hold."""
+    path = source_path(spec)
+    if not path.exists():
+        raise AtlasError(f"datasets: {path} (format {spec['format']}) does not exist; fix `path:`")
+    if not path.is_dir():
+        raise AtlasError(f"datasets: {path} must be a folder holding {holds}")
+    return path
+
+
 def file_provenance(spec: Mapping, files: Sequence[str]) -> dict[str, np.ndarray]:
     """The format and path, and the SHA-256 of every source file."""
     return {

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import AtlasError
 from ..idx import USERS, parse_idx
-from ._base import Format, Sources, source_path
+from ._base import Format, Sources, existing_folder, source_path
 from ._common import IDX_FILES, SPLITS, finish, idx_file, image_layout, read_maybe_gzip, to_unit
 
 
@@ -41,11 +41,7 @@ def read(spec: Mapping, sources: Sources) -> dict[str, np.ndarray]:
 
 def files(spec: Mapping) -> list[str]:
     """The four IDX files, either spelling, plain or .gz."""
-    path = source_path(spec)
-    if not path.exists():
-        raise AtlasError(f"datasets: {path} (format idx) does not exist; fix `path:`")
-    if not path.is_dir():
-        raise AtlasError(f"datasets: {path} must be a folder holding the four IDX files")
+    path = existing_folder(spec, "the four IDX files")
     return [str(idx_file(path, n)) for pair in IDX_FILES.values() for n in pair]
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import AtlasError
 from ..io import sha256_file
-from ._base import Format, Sources, source_path
+from ._base import Format, Sources, existing_folder, source_path
 from ._common import SPLITS, finish, image_layout, split, to_unit
 
 
@@ -128,12 +128,7 @@ def read(spec: Mapping, sources: Sources) -> dict[str, np.ndarray]:
 
 def files(spec: Mapping) -> list[str]:
     """The folder itself (its tree is the input)."""
-    path = source_path(spec)
-    if not path.exists():
-        raise AtlasError(f"datasets: {path} (format images) does not exist; fix `path:`")
-    if not path.is_dir():
-        raise AtlasError(f"datasets: {path} must be a folder of class folders (images)")
-    return [str(path)]
+    return [str(existing_folder(spec, "class folders (images)"))]
 
 
 def provenance(spec: Mapping, files: Sequence[str]) -> dict[str, np.ndarray]:

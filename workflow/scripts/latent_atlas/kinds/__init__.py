@@ -7,42 +7,21 @@ the ``kind`` enum of the config schema and any new spec fields) lets a ``models:
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import AtlasError
+from ..registry import discover, lookup
 from ._base import Kind
 
 __all__ = ["REGISTRY", "Kind", "build_model", "get"]
 
 
-def _discover() -> dict[str, Kind]:
-    found: dict[str, Kind] = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        kind = getattr(module, "KIND", None)
-        if not isinstance(kind, Kind) or kind.name != info.name:
-            raise AtlasError(
-                f"{module.__file__}: a kind module defines KIND = Kind(name={info.name!r}, ...); "
-                "see docs/extending.md"
-            )
-        found[kind.name] = kind
-    return found
-
-
-REGISTRY: dict[str, Kind] = _discover()
+REGISTRY: dict[str, Kind] = discover(__name__, __path__, "KIND", Kind)
 
 
 def get(name: str) -> Kind:
-    """The kind called ``name``; an unknown name lists the known ones."""
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        raise AtlasError(f"unknown model kind {name!r}; known: {', '.join(REGISTRY)}") from None
+    """The model kind called ``name``; an unknown name lists the known ones."""
+    return lookup(REGISTRY, name, "model kind")
 
 
 def build_model(

@@ -9,38 +9,28 @@ whose name starts with ``_`` are helpers.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from ..errors import AtlasError
+from ..registry import discover
 from ._base import MapData, Measure
 
 __all__ = ["REGISTRY", "MapData", "Measure", "columns", "map_metrics", "params_used"]
 
 
-def _discover() -> dict[str, Measure]:
-    found: list[Measure] = []
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        measure = getattr(module, "MEASURE", None)
-        if not isinstance(measure, Measure) or measure.name != info.name:
-            raise AtlasError(
-                f"{module.__file__}: a measure module defines MEASURE = Measure("
-                f"name={info.name!r}, ...); see docs/extending.md"
-            )
-        if measure.better not in ("higher", "lower"):
-            raise AtlasError(f"{module.__file__}: better must be 'higher' or 'lower'")
-        found.append(measure)
-    return {m.name: m for m in sorted(found, key=lambda m: (m.order, m.name))}
+def _ordered() -> dict[str, Measure]:
+    """The measures in table order (``order``, then name)."""
+    found = discover(__name__, __path__, "MEASURE", Measure)
+    for m in found.values():
+        if m.better not in ("higher", "lower"):
+            raise AtlasError(f"measure {m.name}: better must be 'higher' or 'lower'")
+    return {m.name: m for m in sorted(found.values(), key=lambda m: (m.order, m.name))}
 
 
-REGISTRY: dict[str, Measure] = _discover()
+REGISTRY: dict[str, Measure] = _ordered()
 
 
 def params_used() -> list[str]:

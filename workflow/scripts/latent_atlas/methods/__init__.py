@@ -9,42 +9,18 @@ Modules whose name starts with ``_`` are helpers, not methods.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
-from ..errors import AtlasError
+from ..registry import discover, lookup
 from ._base import Fit, Method, Result, fit_and_place, half_cores
 
 __all__ = ["REGISTRY", "Fit", "Method", "Result", "fit_and_place", "get", "half_cores", "names"]
 
 
-def _discover() -> dict[str, Method]:
-    found: dict[str, Method] = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        method = getattr(module, "METHOD", None)
-        if not isinstance(method, Method) or method.name != info.name:
-            raise AtlasError(
-                f"{module.__file__}: a method module defines METHOD = Method(name={info.name!r}, "
-                "...); see docs/extending.md"
-            )
-        found[method.name] = method
-    return found
-
-
-REGISTRY: dict[str, Method] = _discover()
+REGISTRY: dict[str, Method] = discover(__name__, __path__, "METHOD", Method)
 
 
 def get(name: str) -> Method:
-    """The method called ``name``; an unknown name lists the known ones."""
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        raise AtlasError(
-            f"unknown projection method {name!r}; known: {', '.join(REGISTRY)}"
-        ) from None
+    """The projection method called ``name``; an unknown name lists the known ones."""
+    return lookup(REGISTRY, name, "projection method")
 
 
 def names() -> list[str]:
