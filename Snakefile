@@ -33,8 +33,8 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/model.smk"
 include: "workflow/rules/projection.smk"
 include: "workflow/rules/uses.smk"
-include: "workflow/rules/report.smk"
 include: "workflow/rules/sweep.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

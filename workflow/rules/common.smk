@@ -109,8 +109,13 @@ def sweep_projections(wildcards):
 
 
 def sweep_data(wildcards):
-    datasets = PLAN.sweeps[wildcards.sweep].datasets
-    return expand(rules.normalise.output.data, dataset=datasets)
+    return expand(
+        rules.normalise.output.data, dataset=PLAN.sweeps[wildcards.sweep].datasets
+    )
+
+
+def sweep_outputs(name):
+    return expand([*rules.sweep_summary.output, *rules.plot_sweep.output], sweep=name)
 
 
 def model_results(dataset, model):
@@ -152,7 +157,7 @@ def report_results():
             d: expand(rules.plot_data.output.png, dataset=d)[0] for d in datasets
         },
         "models": atlas_pairs(),
-        "sweeps": {name: f"results/sweeps/{name}" for name in PLAN.sweeps},
+        "sweeps": {s: str(Path(sweep_outputs(s)[0]).parent) for s in PLAN.sweeps},
     }
 
 
@@ -178,7 +183,7 @@ def report_inputs(wildcards):
         "histories": [files["history"] for files in models if files["history"]],
         "data": list(results["data"].values()),
         "data_figures": list(results["data_figures"].values()),
-        "sweeps": PLAN.sweep_targets(),
+        "sweeps": [f for s in PLAN.sweeps for f in sweep_outputs(s)],
         "resources": PLAN.resources(),
     }
 

@@ -27,6 +27,11 @@ rule sweep_summary:
         runtime=20,
     params:
         sweep=sweep_params,
+        # the maps' files as their rules write them (a dict: Snakemake leaves its braces)
+        layout={
+            "table": str(rules.map_metrics.output.table),
+            "projection": str(rules.project.output.projection),
+        },
     script:
         "../scripts/sweep_summary.py"
 
@@ -63,5 +68,10 @@ rule plot_sweep:
         runtime=20,
     params:
         sweep=sweep_params,
+        # the maps' files as their rules write them (a dict: Snakemake leaves its braces)
+        layout={
+            "table": str(rules.map_metrics.output.table),
+            "projection": str(rules.project.output.projection),
+        },
     script:
         "../scripts/plot_sweep.py"

@@ -9,7 +9,7 @@ with rule_log(snakemake.log[0]):
     sweep_figures.make(
         snakemake.params.sweep,
         snakemake.input.summary,
-        "results/{dataset}/{model}/projections/{map}.parquet",
+        snakemake.params.layout["projection"].replace("{method}", "{map}"),
         [str(n) for n in names],
         {"png": snakemake.output.png, "svg": snakemake.output.svg, "maps": snakemake.output.maps},
     )

@@ -6,7 +6,7 @@ from latent_atlas.logs import rule_log
 with rule_log(snakemake.log[0]):
     sweep_summary.make(
         snakemake.params.sweep,
-        "results/{dataset}/{model}/metrics/{map}.csv",
-        "results/{dataset}/{model}/projections/{map}.parquet",
+        snakemake.params.layout["table"].replace("{method}", "{map}"),
+        snakemake.params.layout["projection"].replace("{method}", "{map}"),
         snakemake.output.summary,
     )

@@ -25,7 +25,6 @@ PRIORITY_METRICS = 10
 MIN_GRAPH_K = 16  # the shared graph always has the 10 neighbours knn_recall_10 reads, and more
 MAP_SUFFIX = "(-[a-z][a-z0-9_]*)*"  # a sweep's map: umap-n_neighbors5-seed2
 MODEL_FIGURES = ["training", "reconstructions", "anomalies", "generation", "generated"]
-SWEEP_FILES = ["summary.csv", "metrics.png", "metrics.svg", "maps.png"]
 DEFAULT_CORES = 2  # where a run gives no --cores (a cluster: the profile sets threads per rule)
 
 
@@ -325,9 +324,6 @@ class Plan:
         for sweep in self.sweeps.values():
             methods_ += [m for mod, m in sweep.maps() if mod == model and dataset in sweep.datasets]
         return jobs + [("project", {**fill, "method": x}) for x in dict.fromkeys(methods_)]
-
-    def sweep_targets(self) -> list[str]:
-        return [f"results/sweeps/{name}/{f}" for name in self.sweeps for f in SWEEP_FILES]
 
     def sweep_params(self, name: str) -> dict:
         """A sweep's expanded definition, as plain data for its rules' scripts."""

@@ -281,7 +281,7 @@ def build(
                 for name, src in sources.items()
                 for f, digest in src["files"].items()
             },
-            **{f"results/{name}/data.npz": sha256_file(p) for name, p in datasets.items()},
+            **{str(p): sha256_file(p) for p in datasets.values()},
         },
         "datasets": sources,
     }
