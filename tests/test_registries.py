@@ -218,3 +218,16 @@ def test_a_missing_dataset_file_fails_at_planning_naming_the_entry(tmp_path: Pat
     )
     with pytest.raises(AtlasError, match=r"datasets\.mine: .*nowhere\.npz.*does not exist"):
         planning.Plan(cfg)
+
+
+def test_a_run_without_cores_plans_with_the_default():
+    class NoCores:
+        @property
+        def cores(self) -> int:
+            raise RuntimeError("Workflow requires a total number of cores to be defined")
+
+    class Two:
+        cores = 2
+
+    assert planning.run_cores(NoCores()) is None
+    assert planning.run_cores(Two()) == 2

@@ -9,17 +9,8 @@ from snakemake.logging import logger
 from latent_atlas import codedeps, formats, integrity, planning
 from latent_atlas.errors import AtlasError
 
-
-def run_cores():
-    """The run's --cores; None where it gives none (a cluster run: the profile sets threads)."""
-    try:
-        return workflow.cores
-    except WorkflowError:
-        return None
-
-
 try:
-    PLAN = planning.Plan(config, run_cores())
+    PLAN = planning.Plan(config, planning.run_cores(workflow))
 except AtlasError as exc:
     raise WorkflowError(str(exc)) from None
 for warning in PLAN.warnings:

@@ -52,6 +52,15 @@ def half_cores(most: int, cores: int) -> int:
     return max(1, min(most, cores // 2))
 
 
+def run_cores(workflow: Any) -> int | None:
+    """The run's --cores; None where it gives none (a cluster run, whose profile sets each
+    rule's threads): Snakemake raises on reading it then."""
+    try:
+        return workflow.cores
+    except Exception:  # snakemake's WorkflowError: "requires a total number of cores"
+        return None
+
+
 def builtin_datasets() -> dict[str, dict]:
     """Datasets always defined: one per built-in format (mnist, digits), named after it."""
     return {
