@@ -55,9 +55,8 @@ def test_whole_files_pass_and_cut_ones_are_named(tmp_path: Path):
 
 
 STUDY = {
-    "study": {"datasets": ["digits"], "models": ["ae"], "methods": ["pca", "umap"]},
+    "study": {"datasets": ["digits"], "models": ["ae"], "methods": ["pca"]},
     "models": {"ae": {"kind": "dense", "latent_dim": 8, "epochs": 3, "batch_size": 128, "seed": 1}},
-    "methods": {"umap": {"n_neighbors": 10}},
     "uses": {"anomaly": False},
 }
 TIMINGS = {"fit_seconds", "transform_seconds"}
@@ -102,7 +101,7 @@ def rerun(wd: Path, *extra: str, check: bool = True) -> subprocess.CompletedProc
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "victim",
-    ["results/digits/data.npz", "results/digits/ae/projections/umap.parquet"],
+    ["results/digits/data.npz", "results/digits/ae/projections/pca.parquet"],
 )
 def test_a_cut_intermediate_stops_the_run_and_the_named_fix_restores_everything(
     study: tuple[Path, dict], victim: str
