@@ -168,7 +168,7 @@ def test_failing_job_is_reported_as_failed(cluster, tmp_path):
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
     assert "Error in rule train" in out
-    assert "data.npz: not a readable .npz" in out  # the rule's log is shown
+    assert "data.npz: missing arrays" in out  # the rule's log is shown
     failed = [j for j, (_, state) in sacct(cluster).items() if j in slurm_job_ids(wd)]
     assert failed and all(sacct(cluster)[j][1] == "FAILED" for j in failed)
     assert took < 300  # reported, not hung
