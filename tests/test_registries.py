@@ -231,3 +231,16 @@ def test_a_run_without_cores_plans_with_the_default():
 
     assert planning.run_cores(NoCores()) is None
     assert planning.run_cores(Two()) == 2
+
+
+def test_a_sweep_adds_only_the_jobs_of_its_maps_not_the_uses_of_its_grid_points():
+    cfg = config(
+        study={"datasets": ["digits"], "models": ["ae"], "methods": ["pca"], "sweeps": ["s"]},
+        sweeps={"s": {"base": "ae", "grid": {"seed": [1, 2]}}},
+    )
+    jobs = planning.Plan(cfg).study_jobs()
+    grid = {"ae-seed1", "ae-seed2"}
+    by_grid = {rule for rule, fill in jobs if fill.get("model") in grid}
+    assert by_grid == {"train", "encode", "neighbors", "project", "map_metrics"}
+    study = {rule for rule, fill in jobs if fill.get("model") == "ae"}
+    assert {"use_inputs", "train_holdout", "use_metrics", "plot_model"} <= study

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import formats, kinds, measures, methods, sweeps
+from . import datasets, formats, kinds, measures, methods, sweeps
 from .configuration import non_finite, writable_cache_dir
 from .errors import AtlasError
 
@@ -72,11 +72,8 @@ def builtin_datasets() -> dict[str, dict]:
 
 def dataset_files(name: str, spec: Mapping) -> list[str]:
     """The user's files a dataset is read from (its normalise job's inputs), checked to exist."""
-    fmt = formats.get(spec["format"])
-    if fmt.files is None:
-        return []
     try:
-        return fmt.files(spec)
+        return datasets.input_files(spec)
     except AtlasError as exc:
         raise AtlasError(f"datasets.{name}: {exc}".replace(": datasets: ", ": ")) from None
 
@@ -309,8 +306,11 @@ class Plan:
             jobs += [("reference_metrics", fill), ("model_metrics", fill)]
             for x in self.study_methods:
                 jobs += [(rule, {**fill, "method": x}) for rule in ("map_metrics", "plot_map")]
-            if m != "none":
-                jobs += [(rule, fill) for rule in ("plot_model", "use_metrics", "plot_generated")]
+            if m != "none":  # the uses of a trained model (not of a sweep's grid points)
+                uses = ["use_inputs", "use_metrics", "plot_model", "plot_generated"]
+                if cfg["uses"]["anomaly"]:
+                    uses.append("train_holdout")
+                jobs += [(rule, fill) for rule in uses]
         for name in self.sweeps:
             jobs += [("sweep_summary", {"sweep": name}), ("plot_sweep", {"sweep": name})]
             for d, m, x in self.sweep_maps_of(name):
@@ -322,13 +322,8 @@ class Plan:
     def _model_jobs(self, dataset: str, model: str) -> list[tuple[str, dict[str, str]]]:
         """The jobs that make one model's codes, graph and maps."""
         fill = {"dataset": dataset, "model": model}
-        if model == "none":
-            jobs = [("data_codes", fill)]
-        else:
-            jobs = [("train", fill), ("encode", fill), ("use_inputs", fill)]
-            if self.config["uses"]["anomaly"]:
-                jobs.append(("train_holdout", fill))
-        jobs.append(("neighbors", fill))
+        makers = ["data_codes"] if model == "none" else ["train", "encode"]
+        jobs = [(rule, fill) for rule in [*makers, "neighbors"]]
         methods_ = self.study_methods if model in self.dataset_models(dataset) else []
         for sweep in self.sweeps.values():
             methods_ += [m for mod, m in sweep.maps() if mod == model and dataset in sweep.datasets]
