@@ -1,0 +1,82 @@
+"""The Python that runs the jobs, checked when the workflow is planned.
+
+A `snakemake` from another environment (a system install, a conda base) plans the study fine
+and then fails job after job with ``ModuleNotFoundError``. Checked first, a missing package is
+one error naming it and the fix, before any job runs; a version other than the pinned one is a
+warning, since maps and metrics are reproducible only with the pinned versions. Only the
+standard library is imported here: this runs before anything else of the package.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+
+# What the jobs import (the top-level pins of requirements.in, less the developers' tools).
+RUNTIME = (
+    "tensorflow-cpu",
+    "scikit-learn",
+    "umap-learn",
+    "openTSNE",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "pillow",
+    "matplotlib",
+    "tenacity",
+    "jinja2",
+    "bokeh",
+    "pyyaml",
+)
+# Other distributions that provide the same import (a GPU build of TensorFlow).
+ALTERNATIVES = {"tensorflow-cpu": ("tensorflow",)}
+_PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s;#]+)", re.M)
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def installed(name: str) -> str | None:
+    """The installed version of distribution ``name`` (or of an alternative), None if absent."""
+    for candidate in (name, *ALTERNATIVES.get(name, ())):
+        try:
+            return metadata.version(candidate)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def pins(lock: Path) -> dict[str, str]:
+    """Canonical name -> pinned version of a pip lock file (``name==version`` lines)."""
+    if not lock.is_file():
+        return {}
+    return {_canonical(n): v for n, v in _PIN.findall(lock.read_text())}
+
+
+def check(lock: Path, names: Iterable[str] = RUNTIME) -> tuple[str | None, list[str]]:
+    """(an error message if a package is missing, else None; warnings for versions that differ
+    from the lock file's pins)."""
+    pinned = pins(lock)
+    missing, warnings = [], []
+    for name in names:
+        version = installed(name)
+        if version is None:
+            missing.append(name)
+        elif pinned.get(_canonical(name), version) != version:
+            warnings.append(
+                f"{name} {version} is installed, {lock.name} pins "
+                f"{pinned[_canonical(name)]}: maps and metrics may differ from a pinned run's"
+            )
+    if not missing:
+        return None, warnings
+    return (
+        f"this Python ({sys.executable}) lacks {', '.join(missing)}, which the workflow's jobs "
+        "import. Run the workflow with the project's environment: `make run` (builds .venv from "
+        "requirements.txt), then `.venv/bin/snakemake ...`; or let each rule build its own "
+        "conda environment with `--sdm conda`.",
+        warnings,
+    )
