@@ -19,7 +19,15 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "config", "workflow", "profiles", "envs")
+WORKFLOW_FILES = (
+    "Snakefile",
+    "config.yaml",
+    "config",
+    "workflow",
+    "profiles",
+    "envs",
+    "requirements.txt",  # the pins the environment check compares with
+)
 
 
 def write_idx(path: Path, arr: np.ndarray) -> Path:
@@ -133,10 +141,17 @@ def array_digests(path: Path) -> dict[str, str]:
 
 
 def snakemake(
-    wd: Path, *args: str, check: bool = True, timeout: float = 900, env: dict | None = None
+    wd: Path,
+    *args: str,
+    check: bool = True,
+    timeout: float = 900,
+    env: dict | None = None,
+    cores: int | None = 2,
 ) -> subprocess.CompletedProcess[str]:
-    """Run this venv's snakemake in ``wd``; on an unexpected exit code show its output."""
-    cmd = [str(VENV_BIN / "snakemake"), "--cores", "2", *args]
+    """Run this venv's snakemake in ``wd``; on an unexpected exit code show its output.
+    ``cores`` pins the run to this many cores (as on the 2-core CI box, so thread-dependent
+    results match between tests); None adds no ``--cores`` (the profile's ``cores: all``)."""
+    cmd = [str(VENV_BIN / "snakemake"), *(["--cores", str(cores)] if cores else []), *args]
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.run(
         cmd, cwd=wd, capture_output=True, text=True, timeout=timeout, env=full_env

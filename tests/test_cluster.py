@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -14,35 +15,60 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from conftest import REPO, VENV_BIN, array_digests, copy_workflow, snakemake
+from test_readme_commands import collect_commands
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 UP = REPO / "tests" / "cluster" / "slurm-up.sh"
 DOWN = REPO / "tests" / "cluster" / "slurm-down.sh"
-# Short status-check delays for a test; sized for the 2 CPUs of the test node.
-SLURM_ARGS = (
-    "--workflow-profile",
-    "profiles/slurm",
-    "--configfile",
-    "tiny.yaml",
-    "--slurm-init-seconds-before-status-checks",
-    "3",
-    "--slurm-no-account",
-    "--set-threads",
-    "train=2",
-    "project=2",
-    "neighbors=2",
-    "--set-resources",
-    "train:mem_mb=3000",
-    "project:mem_mb=3000",
-    "--jobs",
-    "4",
-    "--latency-wait",
-    "5",
-    "--retries",
-    "0",
-    "--slurm-keep-successful-logs",  # the per-job logs name each SLURM job id
-)
+
+
+def readme_cluster_command() -> list[str]:
+    """The README's first cluster command (the smallest study), as a user copies it."""
+    commands = [
+        line
+        for _, line in collect_commands()
+        if "profiles/slurm" in line and "--configfile config/tiny.yaml" in line
+    ]
+    assert commands, "the README shows no cluster command for config/tiny.yaml"
+    return shlex.split(commands[0])
+
+
+def fill(argv: list[str], env: dict[str, str]) -> list[str]:
+    """The placeholders filled: the test cluster's partition and account."""
+    values = {"partition": env["SLURM_TEST_PARTITION"], "account": env["SLURM_TEST_ACCOUNT"]}
+    return [re.sub(r"<(\w+)>", lambda m: values[m.group(1)], a) for a in argv]
+
+
+def fit_profile_to_the_test_node(wd: Path) -> None:
+    """What a user of a 2-CPU node would change in profiles/slurm/config.yaml: threads and
+    memory that fit the node (one thread a job, so two run at once), and a first status check
+    after 3 s instead of 40 s (the test node's jobs take seconds). The command itself stays as
+    the README writes it. One thread changes no result: the local run gives TensorFlow one
+    thread on 2 cores too, and the maps do not depend on threads (tests/test_projections.py)."""
+    path = wd / "profiles/slurm/config.yaml"
+    profile = yaml.safe_load(path.read_text())
+    profile["set-threads"] = {rule: 1 for rule in profile["set-threads"]}
+    for resources in profile["set-resources"].values():
+        resources["mem_mb"] = 3000
+    profile["slurm-init-seconds-before-status-checks"] = 3
+    path.write_text(yaml.safe_dump(profile))
+
+
+def run_as_written(
+    wd: Path, argv: list[str], env: dict, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """Run the command in ``wd`` exactly as given (this venv's snakemake), no flag added."""
+    assert Path(argv[0]).name == "snakemake" and "--cores" not in argv, argv
+    return subprocess.run(
+        [str(VENV_BIN / "snakemake"), *argv[1:]],
+        cwd=wd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **env},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -56,119 +82,106 @@ def cluster():
     if proc.returncode == 77:
         pytest.skip(f"SLURM cluster cannot run here: {proc.stderr.strip()[-300:]}")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    conf = re.search(r"SLURM_CONF=(\S+)", proc.stdout).group(1)
-    env = {"SLURM_CONF": conf, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
+    env = dict(re.findall(r"(SLURM_\w+)=(\S+)", proc.stdout))
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"
     try:
         yield env
     finally:
         subprocess.run(["bash", DOWN], capture_output=True, text=True, timeout=300)
 
 
-def sacct(env: dict) -> dict[str, tuple[str, str]]:
-    """JobID -> (JobName, State) of every job the cluster's accounting knows."""
-    out = subprocess.run(
-        ["sacct", "-X", "-n", "-P", "-a", "-o", "JobID,JobName,State", "-S", "now-1days"],
+def run_jobs(env: dict, out: str) -> dict[str, tuple[str, str]]:
+    """SLURM job id -> (rule, or ``group:<name>`` for a group job of the profile's `groups`;
+    state) of every job of the run whose output is ``out``. The plugin names each job after the
+    run's ID and writes ``rule_<rule>`` (``rule_<group>_<its rules>`` for a group) into its
+    comment, which this cluster's accounting keeps."""
+    run_id = re.search(r"SLURM run ID: (\S+)", out).group(1)
+    listing = subprocess.run(
+        ["sacct", "-X", "-n", "-P", "-a", "--name", run_id, "-o", "JobID,Comment,State"],
         capture_output=True,
         text=True,
         env={**os.environ, **env},
         check=True,
     ).stdout
-    rows = [line.split("|") for line in out.splitlines() if line.strip()]
-    return {r[0]: (r[1], r[2]) for r in rows}
+    rules = set(job_stats(out))
+    jobs = {}
+    for line in filter(str.strip, listing.splitlines()):
+        jid, comment, state = line.split("|")
+        name = comment.removeprefix("rule_").split("_wildcards_")[0]
+        jobs[jid] = (name if name in rules else f"group:{name.split('_', 1)[0]}", state)
+    return jobs
 
 
-def slurm_job_ids(wd: Path) -> dict[str, str]:
-    """SLURM job id -> rule (or ``group:<name>`` for a group job of the profile's `groups`),
-    from the plugin's per-job logs (.snakemake/slurm_logs/rule_<rule>, or
-    group_<group>_<its rules> for a group job; the profile's group names have no underscore)."""
-    ids = {}
-    root = wd / ".snakemake" / "slurm_logs"
-    for log in root.rglob("*.log"):
-        parts = [p for p in log.relative_to(root).parts if p.startswith(("rule_", "group_"))]
-        name = parts[0] if parts else "?"
-        ids[log.stem] = (
-            f"group:{name.removeprefix('group_').split('_', 1)[0]}"
-            if name.startswith("group_")
-            else name.removeprefix("rule_")
-        )
-    return ids
+def job_stats(out: str) -> dict[str, int]:
+    """Snakemake's `Job stats` table: rule -> jobs."""
+    table = dict(re.findall(r"^(\w+)\s+(\d+)$", out.split("Job stats:")[1], re.M))
+    return {rule: int(n) for rule, n in table.items() if rule != "total"}
 
 
 def rule_jobs(out: str) -> int:
     """Jobs of non-local rules in snakemake's `Job stats` table."""
-    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", out.split("Job stats:")[1], re.M))
-    local = {"all", "report", "download_mnist", "total"}
-    return sum(int(n) for rule, n in stats.items() if rule not in local)
+    local = {"all", "report", "download_mnist"}
+    return sum(n for rule, n in job_stats(out).items() if rule not in local)
 
 
-SWEEP = {
-    "study": {"sweeps": ["latent"]},
-    "sweeps": {"latent": {"base": "ae32", "grid": {"latent_dim": [8], "seed": [1, 2]}}},
-}
-
-
-def test_study_and_sweep_run_through_slurm(cluster, tiny_study, tmp_path):
-    """The tiny study plus a sweep of two training seeds on digits, in one SLURM run (one
-    run, not two, to keep the suite short): every job went through sbatch and completed, short
-    jobs in the profile's groups (fewer allocations than rule jobs), the study's results equal
-    the local run's, and the sweep's summary is complete."""
-    import yaml
-
+def test_the_readmes_cluster_command_runs_the_study_through_slurm(cluster, tiny_study, tmp_path):
+    """The README's command, as written (placeholders filled, no --cores), on the tiny study:
+    every job went through sbatch and completed, short jobs in the profile's groups (fewer
+    allocations than rule jobs), and the results equal the local run's."""
     wd = copy_workflow(tmp_path / "wf")
-    (wd / "sweep.yaml").write_text(yaml.safe_dump(SWEEP))
-    args = list(SLURM_ARGS)
-    args.insert(args.index("tiny.yaml") + 1, "sweep.yaml")
+    fit_profile_to_the_test_node(wd)
     start = time.monotonic()
-    proc = snakemake(wd, *args, env=cluster, timeout=1500)
+    proc = run_as_written(wd, fill(readme_cluster_command(), cluster), cluster, timeout=1500)
     took = time.monotonic() - start
     out = proc.stdout + proc.stderr
-    ids = slurm_job_ids(wd)
-    accounting = sacct(cluster)
-    jobs = rule_jobs(out)
-    print(f"SLURM run: {took:.0f} s, {jobs} rule jobs in {len(ids)} allocations")
-    for jid in sorted(ids, key=int):
-        print(jid, ids[jid], *accounting.get(jid, ("?", "?")))
-    assert 0 < len(ids) < jobs, (ids, jobs)
-    assert all(accounting.get(j, ("", ""))[1] == "COMPLETED" for j in ids), accounting
-    assert {"train", "encode", "group:map", "group:graph", "group:sweep"} <= set(ids.values())
-    # the same results as the local run, wherever the run is deterministic
-    for rel in ("data.npz", "ae32/latent.npz", "vae/latent.npz", "ae32/neighbors.npz"):
+    assert proc.returncode == 0, out[-6000:]
+    jobs = run_jobs(cluster, out)
+    print(f"SLURM run: {took:.0f} s, {rule_jobs(out)} rule jobs in {len(jobs)} allocations")
+    for jid in sorted(jobs, key=int):
+        print(jid, *jobs[jid])
+    assert 0 < len(jobs) < rule_jobs(out), (jobs, rule_jobs(out))
+    assert all(state == "COMPLETED" for _, state in jobs.values()), jobs
+    names = {name for name, _ in jobs.values()}
+    assert {"train", "encode", "group:map", "group:graph"} <= names, names
+    # the same results as the local run (the tests' tiny study: this one plus a VAE), wherever
+    # the run is deterministic
+    for rel in ("data.npz", "ae32/latent.npz", "ae32/neighbors.npz"):
         assert array_digests(wd / "results/digits" / rel) == array_digests(
             tiny_study / "results/digits" / rel
         ), rel
     for method in ("pca", "tsne", "umap"):
         rel = f"results/digits/ae32/projections/{method}.parquet"
         pd.testing.assert_frame_equal(pd.read_parquet(wd / rel), pd.read_parquet(tiny_study / rel))
-    ours = pd.read_csv(wd / "results/metrics.csv")
-    local_run = pd.read_csv(tiny_study / "results/metrics.csv")
-    ours = ours[ours["model"].isin(local_run["model"].unique())]
-    keep = ~ours["metric"].str.endswith("seconds")
+
+    def quality(table: pd.DataFrame) -> pd.DataFrame:
+        table = table[(table["model"] == "ae32") & ~table["metric"].str.endswith("seconds")]
+        return table.reset_index(drop=True)
+
     pd.testing.assert_frame_equal(
-        ours[keep].reset_index(drop=True),
-        local_run[~local_run["metric"].str.endswith("seconds")].reset_index(drop=True),
+        quality(pd.read_csv(wd / "results/metrics.csv")),
+        quality(pd.read_csv(tiny_study / "results/metrics.csv")),
     )
     assert (wd / "results/report/index.html").is_file()
-    summary = pd.read_csv(wd / "results/sweeps/latent/summary.csv")
-    assert (summary[summary["metric"] == "knn_acc_1"]["n"] == 2).all()
-    assert {"procrustes_disparity", "knn_overlap_10"} <= set(summary["metric"])
-    assert (wd / "results/sweeps/latent/maps.png").is_file()
 
 
 def test_failing_job_is_reported_as_failed(cluster, tmp_path):
+    """The same command, for one model, on data that cannot train: the job fails in SLURM,
+    Snakemake says so and shows the rule's log, and does not hang."""
     wd = copy_workflow(tmp_path / "wf")
-    snakemake(wd, "results/digits/data.npz", "--configfile", "tiny.yaml")
+    fit_profile_to_the_test_node(wd)
+    snakemake(wd, "results/digits/data.npz", "--configfile", "config/tiny.yaml")  # locally
     # a whole zip without the arrays train needs (a cut file is stopped before any job): newer,
     # so train reruns, and fails on it
     np.savez(wd / "results/digits/data.npz", nothing=np.zeros(1))
+    exe, *flags = fill(readme_cluster_command(), cluster)
+    argv = [exe, "results/digits/ae32/model.keras", *flags]  # a target goes before --configfile
     start = time.monotonic()
-    proc = snakemake(
-        wd, "results/digits/ae32/model.keras", *SLURM_ARGS, env=cluster, check=False, timeout=600
-    )
+    proc = run_as_written(wd, argv, cluster, timeout=600)
     took = time.monotonic() - start
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
     assert "Error in rule train" in out
     assert "data.npz: missing arrays" in out  # the rule's log is shown
-    failed = [j for j, (_, state) in sacct(cluster).items() if j in slurm_job_ids(wd)]
-    assert failed and all(sacct(cluster)[j][1] == "FAILED" for j in failed)
+    jobs = run_jobs(cluster, out)
+    assert jobs and all(job == ("train", "FAILED") for job in jobs.values()), jobs
     assert took < 300  # reported, not hung

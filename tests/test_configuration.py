@@ -17,7 +17,24 @@ from latent_atlas.configuration import coerce_to_schema, load_schema, writable_c
 from latent_atlas.maps import read_map
 
 SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
-CONFIG_FILES = [REPO / "config.yaml", REPO / "config/quick.yaml", REPO / "tests/config/tiny.yaml"]
+CONFIG_FILES = [
+    REPO / "config.yaml",
+    REPO / "config/quick.yaml",
+    REPO / "config/tiny.yaml",
+    REPO / "tests/config/tiny.yaml",
+]
+
+
+def test_the_tests_tiny_study_is_the_smallest_study_plus_a_vae():
+    """The cluster test runs config/tiny.yaml and compares with the tests' tiny study: every
+    value of config/tiny.yaml must be the same there."""
+    users = yaml.safe_load((REPO / "config/tiny.yaml").read_text())
+    tests = yaml.safe_load((REPO / "tests/config/tiny.yaml").read_text())
+    assert tests["study"] == {**users["study"], "models": [*users["study"]["models"], "vae"]}
+    assert {k: v for k, v in tests["models"].items() if k != "vae"} == users["models"]
+    assert {k: v for k, v in tests.items() if k not in ("study", "models")} == {
+        k: v for k, v in users.items() if k not in ("study", "models")
+    }
 
 
 def as_cli(value: object) -> object:
@@ -25,7 +42,7 @@ def as_cli(value: object) -> object:
     return yaml.load(yaml.safe_dump(value), Loader=yaml.BaseLoader)
 
 
-@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: str(p.relative_to(REPO)))
 def test_config_files_given_as_strings_come_back_identical(path: Path):
     cfg = yaml.safe_load(path.read_text())
     assert coerce_to_schema(cfg, SCHEMA) == cfg  # typed values are left alone

@@ -1,9 +1,9 @@
 """Every command the README (and the config files' comments) shows runs as written.
 
 Commands are collected from the text itself, so a command added to or changed in the README is
-tested without editing this file. `snakemake` commands are dry-run on a fresh copy of the
-workflow; one that needs results (`--report`) runs on the finished tiny digits study; `make`
-commands must name a target of the Makefile.
+tested without editing this file. `snakemake` commands are dry-run (`-n`, the only flag added)
+on a fresh copy of the workflow; one that needs results (`--report`) runs on the finished tiny
+digits study; `make` commands must name a target of the Makefile.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def test_snakemake_command_plans(workflow_dir: Path, command: tuple[str, str]):
     if "conda" in argv and shutil.which("conda") is None:
         pytest.skip("needs conda on PATH (--sdm conda)")
     env = _user_world(workflow_dir, argv)
-    proc = snakemake(workflow_dir, *argv, "-n", timeout=300, env=env)
+    proc = snakemake(workflow_dir, *argv, "-n", timeout=300, env=env, cores=None)
     out = proc.stdout + proc.stderr
     assert "Job stats" in out or "Nothing to be done" in out, out[-3000:]
 

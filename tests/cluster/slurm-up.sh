@@ -25,7 +25,8 @@
 # the link.
 #
 # Usage:   eval "$(tests/cluster/slurm-up.sh)"      # or: . "$STATE/env.sh"
-# stdout:  exactly one line, `export SLURM_CONF=...`; progress goes to stderr.
+# stdout:  exactly one line, `export SLURM_CONF=... SLURM_TEST_PARTITION=... SLURM_TEST_ACCOUNT=...`
+#          (the partition and the account to submit with); progress goes to stderr.
 # Exit:    0 ready; 77 cannot run here (not root / no apt-get to install the
 #          packages) so a test can skip; anything else is a real failure.
 #
@@ -36,6 +37,7 @@
 #   SLURM_STATE_DIR       state dir                     (/tmp/latent-atlas-slurm)
 #   SLURM_UP_TIMEOUT      seconds to wait per phase     (60)
 #   SLURMCTLD_PORT, SLURMD_PORT, SLURMDBD_PORT          (6817, 6818, 6819)
+#   SLURM_TEST_ACCOUNT    the account created for the running user (atlas)
 #   SLURM_MARIADB_PORT    MariaDB TCP port on 127.0.0.1 (3307, not 3306, so a
 #                         system MariaDB would not clash)
 set -euo pipefail
@@ -51,6 +53,7 @@ DB_PORT=${SLURM_MARIADB_PORT:-3307}
 CLUSTER=latentatlas
 NODE=localhost # the node name; the real hostname differs, hence `slurmd -N`
 PARTITION=debug
+ACCOUNT=${SLURM_TEST_ACCOUNT:-atlas} # an account the running user may submit with
 
 ETC=$STATE/etc
 RUN=$STATE/run
@@ -234,6 +237,8 @@ AccountingStorageHost=localhost
 AccountingStoragePort=$DBD_PORT
 # Connections to slurmdbd take their munge socket from here, not AuthInfo.
 AccountingStoragePass=$MUNGE_SOCKET
+# sacct shows each job's --comment, where Snakemake's plugin writes the rule (or group) name.
+AccountingStoreFlags=job_comment
 JobCompType=jobcomp/none
 NodeName=$NODE NodeHostname=localhost CPUs=$ncpu ${topology}RealMemory=$real_mem State=UNKNOWN
 PartitionName=$PARTITION Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
@@ -344,6 +349,16 @@ if [[ -z $(sacctmgr -n -P show cluster format=cluster where cluster="$CLUSTER") 
     say "registering cluster $CLUSTER"
     sacctmgr -i add cluster "$CLUSTER" >&2 || fail "sacctmgr add cluster failed"
 fi
+# An account with the running user in it, so a command naming `slurm_account=` is tested as
+# users run it (the executor plugin checks the account with sacctmgr before submitting).
+if [[ -z $(sacctmgr -n -P show account format=account where name="$ACCOUNT") ]]; then
+    say "adding account $ACCOUNT"
+    sacctmgr -i add account "$ACCOUNT" cluster="$CLUSTER" >&2 || fail "sacctmgr add account failed"
+fi
+if [[ -z $(sacctmgr -n -P show assoc format=user where user="$(id -un)" account="$ACCOUNT") ]]; then
+    sacctmgr -i add user "$(id -un)" account="$ACCOUNT" cluster="$CLUSTER" >&2 ||
+        fail "sacctmgr add user $(id -un) to account $ACCOUNT failed"
+fi
 
 # ---------------------------------------------------------------- slurmctld
 if ! is_running "$RUN/slurmctld.pid" slurmctld; then
@@ -378,4 +393,4 @@ done
     fail "cluster $CLUSTER not listed by sacctmgr"
 
 say "cluster $CLUSTER ready (node $NODE: $state) in $(awk -v s="$START_TS" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}')s; state in $STATE"
-echo "export SLURM_CONF=$SLURM_CONF"
+echo "export SLURM_CONF=$SLURM_CONF SLURM_TEST_PARTITION=$PARTITION SLURM_TEST_ACCOUNT=$ACCOUNT"

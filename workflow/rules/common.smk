@@ -181,13 +181,14 @@ def report_inputs(wildcards):
 
 def all_targets():
     """What a bare `snakemake` builds: every file of the study, intermediates included (a
-    deleted one is rebuilt), once none of those that exist is found damaged."""
+    deleted one is rebuilt), once none of those that exist is damaged (checked by the main
+    process only: a cluster job's parse may see a file another job is writing)."""
     files = [
         path
         for rule, fill in PLAN.study_jobs()
         for path in expand(list(getattr(rules, rule).output), **fill)
     ]
-    found = integrity.damaged(files)
+    found = integrity.damaged(files) if workflow.is_main_process else []
     if found:
         raise WorkflowError(integrity.damage_message(found))
     return files
