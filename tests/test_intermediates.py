@@ -58,6 +58,7 @@ STUDY = {
     "study": {"datasets": ["digits"], "models": ["ae"], "methods": ["pca"]},
     "models": {"ae": {"kind": "dense", "latent_dim": 8, "epochs": 3, "batch_size": 128, "seed": 1}},
     "uses": {"anomaly": False},
+    "metrics": {"pixels_reference": False},
 }
 TIMINGS = {"fit_seconds", "transform_seconds"}
 

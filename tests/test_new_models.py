@@ -316,19 +316,29 @@ def test_trained_weights_do_not_depend_on_the_thread_count(tmp_path):
     """The rules give TensorFlow half the cores (one on a 2-core laptop): that is only safe if a
     kind trains to the very same weights on one thread as on two. Every kind does but conv
     (convolution kernels split their sums by thread), which keeps every core (tf_threads)."""
+    procs = {  # both at once: the weights do not depend on what else runs
+        threads: subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                THREADS_SCRIPT.format(
+                    scripts=str(REPO / "workflow" / "scripts"),
+                    threads=threads,
+                    specs=SPECS,
+                    tmp=str(tmp_path),
+                ),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for threads in (1, 2)
+    }
     runs = {}
-    for threads in (1, 2):
-        code = THREADS_SCRIPT.format(
-            scripts=str(REPO / "workflow" / "scripts"),
-            threads=threads,
-            specs=SPECS,
-            tmp=str(tmp_path),
-        )
-        proc = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, timeout=600
-        )
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        runs[threads] = dict(line.split() for line in proc.stdout.splitlines() if line.strip())
+    for threads, proc in procs.items():
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err[-3000:]
+        runs[threads] = dict(line.split() for line in out.splitlines() if line.strip())
     assert set(runs[1]) == {"dense", "conv", "vae", "aae", "lstm", "transformer"}
     assert {k: v for k, v in runs[1].items() if k != "conv"} == {
         k: v for k, v in runs[2].items() if k != "conv"

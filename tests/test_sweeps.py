@@ -4,6 +4,7 @@ and a digits sweep through the workflow."""
 from __future__ import annotations
 
 import copy
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -272,15 +273,20 @@ def test_sweep_dry_run_plans_the_grid_and_keeps_default_paths(workflow_dir: Path
 
 
 @pytest.mark.slow
-def test_digits_sweep_through_the_workflow(workflow_dir: Path):
-    """The whole sweep on digits; a grid point's numbers equal the same model run alone."""
-    (workflow_dir / "sweep.yaml").write_text(yaml.safe_dump(SWEEP_CONFIG))
+def test_digits_sweep_through_the_workflow(tiny_study: Path, tmp_path: Path):
+    """The whole sweep on digits, added to a finished study (a copy of it: the base model's
+    results are reused); a grid point's numbers equal the same model run alone."""
+    workflow_dir = tmp_path / "wf"
+    shutil.copytree(tiny_study, workflow_dir, symlinks=True)
+    cfg = copy.deepcopy(SWEEP_CONFIG)  # two seeds of one size: the spread, in fewer jobs
+    cfg["sweeps"]["latent"]["grid"]["latent_dim"] = [8]
+    (workflow_dir / "sweep.yaml").write_text(yaml.safe_dump(cfg))
     snakemake(workflow_dir, "--configfile", "tiny.yaml", "sweep.yaml", timeout=1500)
     root = workflow_dir / "results/sweeps/latent"
     summary = pd.read_csv(root / "summary.csv")
     for f in ("metrics.png", "metrics.svg", "maps.png"):
         assert (root / f).stat().st_size > 10_000, f
-    assert set(summary["latent_dim"]) == {2, 8}
+    assert set(summary["latent_dim"]) == {8}
     assert set(summary["method"]) == {"pca", "tsne", "umap"}
     for metric in ("knn_acc_1", "knn_recall_10", "rnx_auc", "procrustes_disparity"):
         assert metric in set(summary["metric"]), metric
