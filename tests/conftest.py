@@ -27,6 +27,7 @@ WORKFLOW_FILES = (
     "profiles",
     "envs",
     "requirements.txt",  # the pins the environment check compares with
+    "requirements.in",  # the packages it checks
 )
 
 

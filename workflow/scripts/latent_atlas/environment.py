@@ -15,21 +15,18 @@ from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
-# What the jobs import (the top-level pins of requirements.in, less the developers' tools).
-RUNTIME = (
-    "tensorflow-cpu",
-    "scikit-learn",
-    "umap-learn",
-    "openTSNE",
-    "numpy",
-    "pandas",
-    "pyarrow",
-    "pillow",
-    "matplotlib",
-    "tenacity",
-    "jinja2",
-    "bokeh",
-    "pyyaml",
+# requirements.in's top-level pins that the jobs do not import: the engine and developers' tools.
+TOOLS = frozenset(
+    {
+        "snakemake",
+        "snakemake-executor-plugin-slurm",
+        "snakemake-executor-plugin-slurm-jobstep",
+        "snakefmt",
+        "pytest",
+        "pytest-timeout",
+        "playwright",
+        "ruff",
+    }
 )
 # Other distributions that provide the same import (a GPU build of TensorFlow).
 ALTERNATIVES = {"tensorflow-cpu": ("tensorflow",)}
@@ -57,9 +54,19 @@ def pins(lock: Path) -> dict[str, str]:
     return {_canonical(n): v for n, v in _PIN.findall(lock.read_text())}
 
 
-def check(lock: Path, names: Iterable[str] = RUNTIME) -> tuple[str | None, list[str]]:
+def runtime(top_level: Path) -> list[str]:
+    """What the jobs import: the packages of ``top_level`` (requirements.in) less TOOLS."""
+    if not top_level.is_file():
+        return []
+    names = re.findall(r"^([A-Za-z0-9_.-]+)", top_level.read_text(), re.M)
+    return [n for n in names if _canonical(n) not in TOOLS]
+
+
+def check(lock: Path, names: Iterable[str] | None = None) -> tuple[str | None, list[str]]:
     """(an error message if a package is missing, else None; warnings for versions that differ
-    from the lock file's pins)."""
+    from the lock file's pins). ``names`` defaults to requirements.in's (beside ``lock``)."""
+    if names is None:
+        names = runtime(lock.with_suffix(".in"))
     pinned = pins(lock)
     missing, warnings = [], []
     for name in names:
