@@ -3,17 +3,20 @@
 A `snakemake` from another environment (a system install, a conda base) plans the study fine
 and then fails job after job with ``ModuleNotFoundError``. Checked first, a missing package is
 one error naming it and the fix, before any job runs; a version other than the pinned one is a
-warning, since maps and metrics are reproducible only with the pinned versions. Only the
-standard library is imported here: this runs before anything else of the package.
+warning, since maps and metrics are reproducible only with the pinned versions. This runs
+before anything else of the package, so it imports only the standard library and `packaging`
+(Snakemake's own dependency) to read requirement lines.
 """
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 # requirements.in's top-level pins that the jobs do not import: the engine and developers' tools.
 TOOLS = frozenset(
@@ -30,11 +33,19 @@ TOOLS = frozenset(
 )
 # Other distributions that provide the same import (a GPU build of TensorFlow).
 ALTERNATIVES = {"tensorflow-cpu": ("tensorflow",)}
-_PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s;#]+)", re.M)
 
 
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+def _requirements(path: Path) -> list[Requirement]:
+    """The requirement lines of a pip requirements file (comments and options skipped)."""
+    found = []
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            try:
+                found.append(Requirement(line))
+            except InvalidRequirement:
+                continue
+    return found
 
 
 def installed(name: str) -> str | None:
@@ -51,15 +62,19 @@ def pins(lock: Path) -> dict[str, str]:
     """Canonical name -> pinned version of a pip lock file (``name==version`` lines)."""
     if not lock.is_file():
         return {}
-    return {_canonical(n): v for n, v in _PIN.findall(lock.read_text())}
+    found = {}
+    for req in _requirements(lock):
+        exact = [spec.version for spec in req.specifier if spec.operator == "=="]
+        if exact:
+            found[canonicalize_name(req.name)] = exact[0]
+    return found
 
 
 def runtime(top_level: Path) -> list[str]:
     """What the jobs import: the packages of ``top_level`` (requirements.in) less TOOLS."""
     if not top_level.is_file():
         return []
-    names = re.findall(r"^([A-Za-z0-9_.-]+)", top_level.read_text(), re.M)
-    return [n for n in names if _canonical(n) not in TOOLS]
+    return [r.name for r in _requirements(top_level) if canonicalize_name(r.name) not in TOOLS]
 
 
 def check(lock: Path, names: Iterable[str] | None = None) -> tuple[str | None, list[str]]:
@@ -73,10 +88,11 @@ def check(lock: Path, names: Iterable[str] | None = None) -> tuple[str | None, l
         version = installed(name)
         if version is None:
             missing.append(name)
-        elif pinned.get(_canonical(name), version) != version:
+        elif pinned.get(canonicalize_name(name), version) != version:
             warnings.append(
                 f"{name} {version} is installed, {lock.name} pins "
-                f"{pinned[_canonical(name)]}: maps and metrics may differ from a pinned run's"
+                f"{pinned[canonicalize_name(name)]}: maps and metrics may differ from a pinned "
+                "run's"
             )
     if not missing:
         return None, warnings
