@@ -61,14 +61,7 @@ def run_as_written(
 ) -> subprocess.CompletedProcess[str]:
     """Run the command in ``wd`` exactly as given (this venv's snakemake), no flag added."""
     assert Path(argv[0]).name == "snakemake" and "--cores" not in argv, argv
-    return subprocess.run(
-        [str(VENV_BIN / "snakemake"), *argv[1:]],
-        cwd=wd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **env},
-    )
+    return snakemake(wd, *argv[1:], cores=None, check=False, env=env, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

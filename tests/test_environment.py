@@ -9,7 +9,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from conftest import REPO, VENV_BIN, snakemake
+from conftest import REPO, snakemake
 from latent_atlas import environment
 
 
@@ -41,14 +41,8 @@ def test_a_version_other_than_the_pin_is_a_warning(tmp_path: Path):
 
 
 def run(wd: Path, *argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(VENV_BIN / "snakemake"), *argv],
-        cwd=wd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **env},
-    )
+    """Snakemake as a user types it: no --cores (the profile's), the exit code left to the test."""
+    return snakemake(wd, *argv, cores=None, check=False, env=env, timeout=600)
 
 
 def test_a_python_without_a_package_stops_before_any_job(workflow_dir: Path, tmp_path: Path):
