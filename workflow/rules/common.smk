@@ -36,6 +36,7 @@ method_params = of_wildcard(PLAN.method_params, "method")
 neighbors_params = of_wildcard(PLAN.neighbors_params, "model")
 project_threads = of_wildcard(PLAN.project_threads, "method")
 project_priority = of_wildcard(PLAN.project_priority, "method")
+project_env = of_wildcard(PLAN.project_env, "method")
 sweep_params = of_wildcard(PLAN.sweep_params, "sweep")
 
 

@@ -39,7 +39,7 @@ rule project:
         "benchmarks/{dataset}/{model}/project_{method}.tsv"
     priority: project_priority
     conda:
-        "../../envs/projection.yaml"
+        project_env
     threads: project_threads
     resources:
         mem_mb=4000,

@@ -272,6 +272,11 @@ class Plan:
         method, _ = self.map_method(map_name)
         return methods.get(method).threads(self.method_params(map_name), self.cores)
 
+    def project_env(self, map_name: str) -> str:
+        """The conda environment file of a map's job (``--sdm conda``), relative to the rules."""
+        method, _ = self.map_method(map_name)
+        return f"../../envs/{methods.get(method).env}.yaml"
+
     def project_priority(self, map_name: str) -> int:
         """The slow maps first; fast ones (PCA: seconds) can come later."""
         method, _ = self.map_method(map_name)

@@ -156,6 +156,32 @@ def metrics_table(wide: pd.DataFrame, metric_params: Mapping | None = None) -> d
     return {"columns": [c[1] for c in columns], "ours": ours, "literature": lit}
 
 
+def methods_table(maps: Mapping[str, Mapping[str, str]]) -> list[dict]:
+    """One row per method of the study: what it is and how its maps placed the test points
+    (from the first map's info), so a map whose test points were fitted in is not read as one
+    that placed them."""
+    from .maps import read_map
+
+    first: dict[str, str] = {}
+    for by_method in maps.values():
+        for method, path in by_method.items():
+            first.setdefault(method, path)
+    rows = []
+    for method, path in first.items():
+        entry = methods.REGISTRY.get(methods.base_method(method))
+        info = read_map(path)[1]
+        rows.append(
+            {
+                "method": method,
+                "title": entry.title if entry else method,
+                "description": entry.description if entry else "",
+                "placement": str(info.get("placement", "")),
+                "fitted_together": bool(info.get("fitted_together", False)),
+            }
+        )
+    return rows
+
+
 USE_COLUMNS = [
     ("compression_ratio", "compression (image/code bytes)", "max", "{:.2f}"),
     ("reconstruction_bce", "test BCE", "min", "{:.4f}"),
@@ -253,6 +279,7 @@ def build(
     out_metrics: str | os.PathLike[str],
     out_summary: str | os.PathLike[str],
     sweeps: Sequence[Mapping] = (),
+    maps: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict:
     """Assemble the report and its two machine-readable companions; return the summary."""
     tidy = pd.read_csv(metrics_csv)
@@ -305,6 +332,7 @@ def build(
         "comparison": data_uri(comparison_png),
         "table": metrics_table(wide, config.get("metrics")),
         "uses": uses_table(wide),
+        "methods": methods_table(maps or {}),
         "uses_config": config.get("uses", {}),
         "citation": literature.CITATION,
         "models": [
@@ -398,6 +426,7 @@ def make(
         config=config,
         benchmarks_dir="benchmarks",
         workflow_dir=workflow_dir,
+        maps={key: files["maps"] for key, files in models.items()},
         out_html=out["html"],
         out_metrics=out["metrics"],
         out_summary=out["summary"],

@@ -30,10 +30,12 @@ class Method:
     """Everything the workflow needs to know about one projection method.
 
     ``fit`` maps the train codes and places the test codes (or fits both together, saying so in
-    ``info["placement"]``). ``neighbors(params)`` is how many columns of the shared kNN graph it
-    reads (self included; 0 = none). ``threads(params, cores)`` is what its job claims;
-    ``thread_dependent(params)`` says whether its map changes with that number. ``slow`` maps are
-    scheduled before fast ones.
+    ``info["placement"]`` and with ``info["fitted_together"] = True``). ``neighbors(params)``
+    is how many columns of the shared kNN graph it reads (self included; 0 = none).
+    ``threads(params, cores)`` is what its job claims; ``thread_dependent(params)`` says whether
+    its map changes with that number. ``slow`` maps are scheduled before fast ones. ``env``
+    names the file under ``envs/`` its jobs run in with ``--sdm conda`` (TensorFlow for
+    ``parametric_umap``).
     """
 
     name: str
@@ -46,6 +48,7 @@ class Method:
     slow: bool = True
     description: str = ""
     packages: tuple[str, ...] = ()  # distributions whose versions shape its maps (report)
+    env: str = "projection"
 
 
 def half_cores(most: int, cores: int) -> int:

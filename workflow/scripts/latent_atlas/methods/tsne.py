@@ -83,6 +83,7 @@ def _sklearn(
         "fit_seconds": t1 - t0,
         "transform_seconds": 0.0,
         "backend": "sklearn",
+        "fitted_together": True,
         "placement": (
             "scikit-learn's TSNE has no transform: train and test codes were fitted together "
             "in one map (test points influenced the map)"
