@@ -10,9 +10,12 @@ the other, sharing numba's on-disk cache, and times its computation (imports exc
   code placed into the same map; and every metric of every map (k-NN, trustworthiness,
   silhouette) plus the latent-space reference.
 
-Then the seconds of each of our methods (kNN graph share included) at growing sizes.
+Then every registered method (latent_atlas.methods) on its own, each in a fresh process with
+the parameters of config.yaml: fit and placement seconds and the process's peak memory; and the
+seconds of PCA, t-SNE and UMAP (kNN graph share included) at growing sizes.
 
-    .venv/bin/python bench/project.py [--latent PATH] [--sizes 5000 10000 20000 40000 70000]
+    .venv/bin/python bench/project.py [--latent PATH] [--parts seed methods scaling]
+        [--methods pca tsne ...] [--sizes 5000 10000 20000 40000 70000]
 """
 
 from __future__ import annotations
@@ -120,6 +123,47 @@ def ours_side(
     return times
 
 
+def config_params() -> dict:
+    """Each registered method's parameters as config.yaml (schema defaults filled) sets them."""
+    import yaml
+    from latent_atlas import methods
+    from snakemake.utils import validate
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = yaml.safe_load((root / "config.yaml").read_text())
+    validate(cfg, str(root / "workflow/schemas/config.schema.yaml"), set_default=True)
+    seed = cfg["projection"]["seed"]
+    return {m: {**cfg["methods"][m], "seed": seed} for m in methods.names()}
+
+
+def one_method(path: str, method: str) -> dict:
+    """One method as its rule runs it, on a graph sized for it: seconds and peak memory."""
+    import resource
+    import tempfile
+
+    from latent_atlas import maps, methods, neighbors, projections
+
+    d = load(path)
+    params = config_params()[method]
+    k = max(16, methods.get(method).neighbors(params))
+    threads = methods.get(method).threads(params, THREADS)
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        graph = neighbors.build(d, {"k": k, "max_points": None, "seed": 42}, THREADS, f"{tmp}/g")
+        graph_s = time.perf_counter() - t
+        projections.project(method, d, graph, params, threads, f"{tmp}/m.parquet")
+        info = maps.read_map(f"{tmp}/m.parquet")[1]
+    return {
+        "graph_k": k,
+        "graph_seconds": graph_s,
+        "threads": threads,
+        "fit_seconds": info["fit_seconds"],
+        "transform_seconds": info["transform_seconds"],
+        "fitted_together": bool(info.get("fitted_together", False)),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
 def run_child(args: list[str]) -> dict:
     """Run this script as a fresh process for one side; it prints JSON on its last line."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
@@ -136,9 +180,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--latent", default="results/mnist/ae32/latent.npz")
     ap.add_argument("--sizes", type=int, nargs="*", default=[5000, 10000, 20000, 40000, 70000])
-    ap.add_argument("--child", choices=["seed", "ours", "scale"], help=argparse.SUPPRESS)
+    ap.add_argument("--parts", nargs="*", default=["seed", "methods", "scaling"])
+    ap.add_argument("--methods", nargs="*", help="registered methods to time (default: all)")
+    ap.add_argument("--child", choices=["seed", "ours", "scale", "method"], help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--method", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child == "method":
+        print(json.dumps(one_method(args.latent, args.method)))
+        return
     if args.child == "seed":
         print(json.dumps(seed_side(args.latent)))
         return
@@ -150,12 +200,21 @@ def main() -> None:
         return
 
     print(f"codes: {args.latent}; {THREADS} CPUs; each side in a fresh process", flush=True)
-    seed = run_child(["--latent", args.latent, "--child", "seed"])
+    if "seed" in args.parts:
+        seed_vs_ours(args.latent)
+    if "methods" in args.parts:
+        every_method(args.latent, args.methods)
+    if "scaling" in args.parts:
+        scaling(args.latent, args.sizes)
+
+
+def seed_vs_ours(latent: str) -> None:
+    seed = run_child(["--latent", latent, "--child", "seed"])
     for k, v in seed.items():
         print(f"  seed {k:28s} {v:8.1f} s")
     seed_total = sum(seed.values())
     print(f"seed total (6,000 t-SNE points, no metrics): {seed_total:8.1f} s", flush=True)
-    ours = run_child(["--latent", args.latent, "--child", "ours"])
+    ours = run_child(["--latent", latent, "--child", "ours"])
     n = ours.pop("points")
     for k, v in ours.items():
         print(f"  ours {k:28s} {v:8.1f} s")
@@ -167,10 +226,30 @@ def main() -> None:
         flush=True,
     )
 
+
+def every_method(latent: str, names: list[str] | None) -> None:
+    from latent_atlas import methods
+
+    print("\nevery registered method, config.yaml's parameters, one fresh process each:")
+    print(
+        f"{'method':>16} {'threads':>7} {'graph k':>7} {'graph s':>8} {'fit s':>8} "
+        f"{'place s':>8} {'peak MB':>8}  test points"
+    )
+    for name in names or methods.names():
+        r = run_child(["--latent", latent, "--child", "method", "--method", name])
+        how = "fitted in with train" if r["fitted_together"] else "placed"
+        print(
+            f"{name:>16} {r['threads']:7d} {r['graph_k']:7d} {r['graph_seconds']:8.1f} "
+            f"{r['fit_seconds']:8.1f} {r['transform_seconds']:8.1f} {r['peak_rss_mb']:8.0f}  {how}",
+            flush=True,
+        )
+
+
+def scaling(latent: str, sizes: list[int]) -> None:
     print("\nscaling (ours, seconds per method incl. nothing else; kNN graph separately):")
     print(f"{'points':>8} {'knn graph':>10} {'pca':>8} {'tsne':>8} {'umap':>8}")
-    for size in args.sizes:
-        t = run_child(["--latent", args.latent, "--child", "scale", "--n", str(size)])
+    for size in sizes:
+        t = run_child(["--latent", latent, "--child", "scale", "--n", str(size)])
         row = f"{t['points']:8d} {t['knn graph']:10.1f}"
         print(row + "".join(f" {t[m]:8.1f}" for m in ("pca", "tsne", "umap")), flush=True)
 

@@ -76,3 +76,36 @@ def test_tutorial_loads_mnist_as_its_step_1(tmp_path: Path):
     assert x_train.shape == (6, 784) and x_test.shape == (3, 784)
     assert x_train.dtype == np.float32
     np.testing.assert_array_equal(x_test, imgs["t10k"].reshape(3, 784).astype(np.float32) / 255)
+
+
+def test_project_bench_times_every_registered_method(tmp_path: Path):
+    """bench/project.py --parts methods: one row per method, in a fresh process each, with the
+    parameters config.yaml gives (here on synthetic codes, two methods)."""
+    import subprocess
+
+    rng = np.random.default_rng(0)
+    codes = {
+        "z_train": rng.normal(size=(600, 8)).astype(np.float32),
+        "z_test": rng.normal(size=(150, 8)).astype(np.float32),
+        "y_train": (np.arange(600) % 3).astype(np.uint8),
+        "y_test": (np.arange(150) % 3).astype(np.uint8),
+    }
+    np.savez(tmp_path / "latent.npz", **codes)
+    proc = subprocess.run(
+        [
+            *(sys.executable, str(REPO / "bench/project.py")),
+            *("--latent", str(tmp_path / "latent.npz")),
+            *("--parts", "methods", "--methods", "pca", "trimap"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    start = next(i for i, x in enumerate(lines) if x.split()[:2] == ["method", "threads"])
+    table = lines[start:]
+    rows = {line.split()[0]: line.split() for line in table[1:] if line.strip()}
+    assert set(rows) == {"pca", "trimap"}, proc.stdout
+    assert rows["pca"][-1] == "placed" and " ".join(rows["trimap"][-4:]) == "fitted in with train"
+    assert rows["trimap"][2] == "16"  # TriMap builds its own graph of all points
