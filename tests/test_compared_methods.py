@@ -163,6 +163,29 @@ def test_joint_methods_use_an_approximate_graph_where_the_shared_one_is(latent, 
     assert len(calls) == 1 and calls[0][2:] == (15, 1, 7)
 
 
+def test_comparison_titles_say_which_maps_fitted_their_test_points_in():
+    from latent_atlas import plotting
+
+    frame = pd.DataFrame(
+        {
+            "x": [0.0, 1.0, 2.0],
+            "y": [0.0, 1.0, 0.0],
+            "label": np.array([0, 1, 0], np.uint8),
+            "split": pd.Categorical(["train", "train", "test"], ["train", "test"]),
+            "index": [0, 1, 0],
+        }
+    )
+    maps_ = {("digits/ae32", m): frame for m in ("umap", "trimap")}
+    tidy = pd.DataFrame({"key": "digits/ae32", "method": ["umap", "trimap"]})
+    tidy = tidy.assign(metric="knn_acc_5", value=0.5)
+    fig = plotting.comparison_figure(maps_, tidy, ["a", "b"], {"trimap"})
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == [
+        "UMAP\n5-NN test accuracy 0.500",
+        "TriMap\n5-NN test accuracy 0.500 (test fitted in)",
+    ]
+
+
 def _validated(over: dict) -> dict:
     from snakemake.utils import validate
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import matplotlib
 
@@ -139,11 +139,13 @@ def comparison_figure(
     maps: Mapping[tuple[str, str], pd.DataFrame],
     metrics: pd.DataFrame,
     class_names: Sequence[str] | Mapping[str, Sequence[str]],
+    fitted_together: Collection[str] = (),
 ) -> Figure:
     """Rows = dataset/model, columns = methods; every panel coloured by class, test included.
 
     ``class_names`` is one list for all rows, or row key -> names when the rows' datasets
-    have different classes; then each row gets its own legend.
+    have different classes; then each row gets its own legend. Methods in ``fitted_together``
+    fitted their test points in with the train points; their titles say so.
     """
     rows = list(dict.fromkeys(k[0] for k in maps))
     cols = list(dict.fromkeys(k[1] for k in maps))
@@ -180,7 +182,10 @@ def comparison_figure(
             draw_map(ax, frame, names)
             m = metrics[(metrics["key"] == row) & (metrics["method"] == method)]
             values = dict(zip(m["metric"], m["value"], strict=False))
-            ax.set_title(map_title(method, values).replace(" — ", "\n"), fontsize=10)
+            title = map_title(method, values)
+            if method in fitted_together:
+                title += " (test fitted in)"
+            ax.set_title(title.replace(" — ", "\n"), fontsize=10)
             if j == 0:
                 ax.set_ylabel(row, fontsize=11)
             n_train = int((frame["split"] == "train").sum())

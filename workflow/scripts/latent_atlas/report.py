@@ -376,14 +376,16 @@ def comparison(
     from .maps import read_map
     from .plotting import comparison_figure, save
 
-    frames = {
-        (key, method): read_map(path)[0]
+    read = {
+        (key, method): read_map(path)
         for key, by_method in maps.items()
         for method, path in by_method.items()
     }
+    frames = {k: frame for k, (frame, _) in read.items()}
+    joint = {k[1] for k, (_, info) in read.items() if info.get("fitted_together")}
     tidy = pd.read_csv(metrics_csv)
     tidy["key"] = tidy["dataset"] + "/" + tidy["model"]
-    save(comparison_figure(frames, tidy, class_names), out_png, out_svg)
+    save(comparison_figure(frames, tidy, class_names, joint), out_png, out_svg)
 
 
 def make(
