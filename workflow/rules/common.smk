@@ -128,6 +128,10 @@ def model_results(dataset, model):
     files["history"] = expand(rules.train.output.history, **fill)[0]
     names = planning.MODEL_FIGURES
     files["figures"] = {name: expand(figures[name], **fill)[0] for name in names}
+    local = rules.plot_local.output.png
+    for m in PLAN.study_methods:
+        title = f"local quality: {m}"
+        files["figures"][title] = expand(local, method=m, **fill)[0]
     return files
 
 

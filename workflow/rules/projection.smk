@@ -77,6 +77,53 @@ rule map_metrics:
         "../scripts/map_metrics.py"
 
 
+rule local_quality:
+    input:
+        projection=rules.project.output.projection,
+        latent=rules.encode.output.latent,
+        graph=rules.neighbors.output.graph,
+        code=script_code("local_quality"),
+    output:
+        table="results/{dataset}/{model}/projections/{method}.local.parquet",
+    log:
+        "logs/{dataset}/{model}/local_{method}.log",
+    benchmark:
+        "benchmarks/{dataset}/{model}/local_{method}.tsv"
+    priority: planning.PRIORITY_METRICS
+    conda:
+        "../../envs/projection.yaml"
+    threads: planning.half_cores(2, PLAN.cores)
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    params:
+        metrics=PLAN.map_metric_params(),
+        numba_cache_dir=config["projection"]["numba_cache_dir"],
+    script:
+        "../scripts/local_quality.py"
+
+
+rule plot_local:
+    input:
+        projection=rules.project.output.projection,
+        table=rules.local_quality.output.table,
+        code=script_code("plot_local"),
+    output:
+        png="results/{dataset}/{model}/figures/{method}.local.png",
+    log:
+        "logs/{dataset}/{model}/plot_local_{method}.log",
+    benchmark:
+        "benchmarks/{dataset}/{model}/plot_local_{method}.tsv"
+    conda:
+        "../../envs/projection.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/plot_local.py"
+
+
 rule pixel_reference:
     input:
         data=rules.normalise.output.data,

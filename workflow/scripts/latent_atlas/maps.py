@@ -44,3 +44,30 @@ def read_map(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict]:
         raise AtlasError(f"{p}: missing columns {sorted(missing)}; delete it and rerun snakemake")
     info = json.loads((table.schema.metadata or {}).get(b"latent_atlas", b"{}"))
     return table.to_pandas(), info
+
+
+LOCAL_COLUMNS = ("split", "index")
+
+
+def write_local(table: pd.DataFrame, info: Mapping, out_path: str | os.PathLike[str]) -> None:
+    """A map's per-point quality (one row per map row, same order), info as in a map."""
+    write_map(table, info, out_path)
+
+
+def read_local(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict]:
+    """Per-point quality written by :func:`write_local`; a damaged file is named with the fix."""
+    import pyarrow.parquet as pq
+
+    p = Path(path)
+    try:
+        table = pq.read_table(p)
+    except Exception as exc:
+        raise AtlasError(
+            f"{p}: not a readable table ({type(exc).__name__}: {exc}); delete it and rerun "
+            "snakemake"
+        ) from exc
+    info = json.loads((table.schema.metadata or {}).get(b"latent_atlas", b"{}"))
+    missing = set(LOCAL_COLUMNS) - set(table.column_names)
+    if missing or "computed_on" not in info:
+        raise AtlasError(f"{p}: not a local-quality table; delete it and rerun snakemake")
+    return table.to_pandas(), info

@@ -92,24 +92,40 @@ def trustworthiness(
     the n x n distance matrix; we only count, for each of a point's k map neighbours, how many
     points are closer in the original space (seconds instead of minutes at n = 10,000).
     """
-    from sklearn.neighbors import NearestNeighbors
-
     x = np.asarray(high[:n], np.float64)
-    y = np.asarray(low[:n], np.float64)
     n = len(x)
     if n <= 3 * k + 1:
         return float("nan")
+    penalty = int(trust_penalties(x, np.asarray(low[:n], np.float64), k, chunk).sum())
+    return float(1.0 - penalty * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)))
+
+
+def trust_penalties(high: np.ndarray, low: np.ndarray, k: int, chunk: int = 1024) -> np.ndarray:
+    """Per point: sum over its k map neighbours of (rank in the codes - k), where positive; the
+    sum over points is trustworthiness' penalty, each point's share its local value."""
+    from sklearn.neighbors import NearestNeighbors
+
+    x = np.asarray(high, np.float64)
+    y = np.asarray(low, np.float64)
+    n = len(x)
     low_nbrs = NearestNeighbors(n_neighbors=k).fit(y).kneighbors(return_distance=False)
     sq = (x**2).sum(axis=1)
-    penalty = 0
+    out = np.zeros(n, np.int64)
     for start in range(0, n, chunk):
         rows = np.arange(start, min(start + chunk, n))
         d = sq[rows, None] + sq[None, :] - 2.0 * (x[rows] @ x.T)  # squared: same ranks
         d[np.arange(len(rows)), rows] = np.inf  # a point is not its own neighbour
         d_nbr = np.take_along_axis(d, low_nbrs[rows], axis=1)
         rank = (d[:, None, :] < d_nbr[:, :, None]).sum(axis=2) + 1  # 1 = nearest
-        penalty += int(np.maximum(rank - k, 0).sum())
-    return float(1.0 - penalty * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)))
+        out[rows] = np.maximum(rank - k, 0).sum(axis=1)
+    return out
+
+
+def local_from_penalties(penalties: np.ndarray, k: int) -> np.ndarray:
+    """Each point's local trustworthiness (or continuity): 1 - its penalty scaled as the global
+    value scales the sum, so the mean of the local values is the global value."""
+    n = len(penalties)
+    return 1.0 - penalties * 2.0 / (k * (2.0 * n - 3.0 * k - 1.0))
 
 
 def silhouette(xy: np.ndarray, labels: np.ndarray, sample: int | None, seed: int) -> float:
@@ -144,6 +160,16 @@ def silhouette(xy: np.ndarray, labels: np.ndarray, sample: int | None, seed: int
     return float(np.nan_to_num(s).mean())
 
 
+def trust_rows(n: int, params: Mapping) -> np.ndarray | None:
+    """The train rows trustworthiness is computed on: None = the first trustworthiness_points
+    (maps up to exact_max_points), else a sorted seeded sample of that many."""
+    cap = params.get("exact_max_points")
+    if cap is None or n <= cap:
+        return None
+    rng = np.random.default_rng(params["seed"])
+    return np.sort(rng.choice(n, min(params["trustworthiness_points"], n), replace=False))
+
+
 def large_map_samples(
     z_train: np.ndarray, txy: np.ndarray, params: Mapping
 ) -> tuple[np.ndarray, np.ndarray, int | None]:
@@ -156,10 +182,9 @@ def large_map_samples(
     """
     cap, n = params.get("exact_max_points"), len(txy)
     sil_sample = params["silhouette_sample"]
-    if cap is None or n <= cap:
+    keep = trust_rows(n, params)
+    if keep is None:
         return z_train, txy, sil_sample
-    rng = np.random.default_rng(params["seed"])
-    keep = np.sort(rng.choice(n, min(params["trustworthiness_points"], n), replace=False))
     sil_sample = cap if sil_sample is None else min(sil_sample, cap)
     log.info(
         "%d map points > projection.knn_exact_max_points=%d: trustworthiness on a seeded "

@@ -310,7 +310,9 @@ class Plan:
             fill = {"dataset": d, "model": m}
             jobs += [("reference_metrics", fill), ("model_metrics", fill)]
             for x in self.study_methods:
-                jobs += [(rule, {**fill, "method": x}) for rule in ("map_metrics", "plot_map")]
+                rules = ["map_metrics", "plot_map", "local_quality"]
+                rules += ["plot_local"] if m != "none" else []
+                jobs += [(rule, {**fill, "method": x}) for rule in rules]
             if m != "none":  # the uses of a trained model (not of a sweep's grid points)
                 uses = ["use_inputs", "use_metrics", "plot_model", "plot_generated"]
                 if cfg["uses"]["anomaly"]:

@@ -357,3 +357,35 @@ def generated_figure(arrays: Mapping[str, np.ndarray], title: str, n: int = 40) 
     fig = image_grid(rows, shape)
     fig.suptitle(f"{title}: decoded samples of the {arrays['prior']}", fontsize=9)
     return fig
+
+
+def local_figure(
+    frame: pd.DataFrame,
+    local: pd.DataFrame,
+    computed_on: Mapping[str, str],
+    method: str,
+    subtitle: str,
+) -> Figure:
+    """One panel per per-point measure: the map's train points coloured by their own value
+    (grey where it is not computed), the worst drawn last so that torn regions show."""
+    keys = list(computed_on)
+    fig, axes = plt.subplots(1, len(keys), figsize=(5.2 * len(keys), 5.4), squeeze=False)
+    xy = frame[["x", "y"]].to_numpy()
+    size = 0.8 if len(xy) > 20_000 else 5.0
+    for ax, key in zip(axes[0], keys, strict=True):
+        v = local[key].to_numpy()
+        have = np.isfinite(v)
+        ax.scatter(*xy[~have].T, s=size / 3, c="0.85", rasterized=True, linewidths=0)
+        order = np.flatnonzero(have)[np.argsort(-v[have], kind="stable")]
+        art = ax.scatter(
+            *xy[order].T, s=size, c=v[order], cmap="viridis", rasterized=True, linewidths=0
+        )
+        fig.colorbar(art, ax=ax, shrink=0.8)
+        mean = float(np.mean(v[have])) if have.any() else float("nan")
+        ax.set_title(f"{key} (mean {mean:.3f})\n{computed_on[key]}", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(
+        f"{methods.title(method)}: where the map keeps the codes' neighbourhoods; {subtitle}"
+    )
+    return fig

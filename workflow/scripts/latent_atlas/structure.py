@@ -58,25 +58,41 @@ def knn_recall(high_ind: np.ndarray, low: np.ndarray, k: int = RECALL_K) -> floa
     return neighbor_overlap(np.asarray(high_ind[:, :k]), _map_neighbors(low, k))
 
 
+def local_knn_recall(high_ind: np.ndarray, low: np.ndarray, k: int = RECALL_K) -> np.ndarray:
+    """Per point: the share of its k code-space neighbours among its k map neighbours (their
+    mean is :func:`knn_recall`)."""
+    a, b = np.asarray(high_ind[:, :k]), _map_neighbors(low, k)
+    return (a[:, :, None] == b[:, None, :]).any(axis=2).sum(axis=1) / k
+
+
 def continuity(high: np.ndarray, low: np.ndarray, n: int, k: int, chunk: int = 512) -> float:
     """Continuity (Venna & Kaski 2001) of the first ``n`` points: the ranks, in the map, of each
     point's k code-space neighbours beyond the k-th are penalised. Equals scikit-learn's
     ``trustworthiness(low, high)`` (roles swapped) without sorting n x n distances."""
     x = np.asarray(high[:n], np.float64)
-    y = np.asarray(low[:n], np.float64)
     n = len(x)
     if n <= 3 * k + 1:
         return float("nan")
+    penalty = int(continuity_penalties(x, np.asarray(low[:n], np.float64), k, chunk).sum())
+    return float(1.0 - penalty * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)))
+
+
+def continuity_penalties(high: np.ndarray, low: np.ndarray, k: int, chunk: int = 512) -> np.ndarray:
+    """Per point: sum over its k code-space neighbours of (rank in the map - k), where positive
+    (continuity's penalty, point by point)."""
+    x = np.asarray(high, np.float64)
+    y = np.asarray(low, np.float64)
+    n = len(x)
     high_nbrs = _map_neighbors(x, k)  # neighbours in the codes
-    penalty = 0
+    out = np.zeros(n, np.int64)
     for start in range(0, n, chunk):
         rows = np.arange(start, min(start + chunk, n))
         d = ((y[rows, None, :] - y[None, :, :]) ** 2).sum(axis=2)
         d[np.arange(len(rows)), rows] = np.inf
         d_nbr = np.take_along_axis(d, high_nbrs[rows], axis=1)
         rank = (d[:, None, :] < d_nbr[:, :, None]).sum(axis=2) + 1
-        penalty += int(np.maximum(rank - k, 0).sum())
-    return float(1.0 - penalty * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)))
+        out[rows] = np.maximum(rank - k, 0).sum(axis=1)
+    return out
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:

@@ -18,7 +18,15 @@ from ..errors import AtlasError
 from ..registry import discover
 from ._base import MapData, Measure
 
-__all__ = ["REGISTRY", "MapData", "Measure", "columns", "map_metrics", "params_used"]
+__all__ = [
+    "REGISTRY",
+    "MapData",
+    "Measure",
+    "columns",
+    "local_quality",
+    "map_metrics",
+    "params_used",
+]
 
 
 def _ordered() -> dict[str, Measure]:
@@ -73,3 +81,34 @@ def map_metrics(
         for measure in REGISTRY.values():
             out.update(measure.compute(data))
     return out
+
+
+def local_quality(
+    frame: pd.DataFrame,
+    info: Mapping,
+    z_train: np.ndarray,
+    params: Mapping,
+    threads: int,
+    graph: Mapping[str, np.ndarray] | None = None,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Every measure's per-point values of one map, one row per map row (test rows NaN), and
+    per column where it is computed. The train rows' values average to the measure itself."""
+    from threadpoolctl import threadpool_limits
+
+    from ..kernels import use_threads
+
+    use_threads(threads)
+    data = MapData.from_frame(frame, info, z_train, params, threads, graph)
+    train = (frame["split"] == "train").to_numpy()
+    out = pd.DataFrame({"split": frame["split"].to_numpy(), "index": frame["index"].to_numpy()})
+    where: dict[str, str] = {}
+    with threadpool_limits(threads):
+        for m in REGISTRY.values():
+            if m.local is None:
+                continue
+            values = np.full(len(frame), np.nan, np.float32)
+            values[train] = np.asarray(m.local(data), np.float32)
+            (key,) = m.columns(params)  # a local measure has one output
+            out[key] = values
+            where[key] = m.local_on
+    return out, where

@@ -73,7 +73,9 @@ class Measure:
     "lower"; ``computed_on`` says on which points (exact or a seeded sample), for the report and
     the docs; ``params`` are the ``metrics:`` keys it reads (they become the rule's params, so
     changing one reruns the maps' metrics). ``order`` places it in tables; ``in_summary`` puts
-    it in a sweep's report table.
+    it in a sweep's report table. A measure that is a mean over points may give ``local(map)``:
+    each train point's own value (NaN where not computed; ``local_on`` says where it is), which
+    the ``local_quality`` rule writes beside the map for the atlas, the report and the user.
     """
 
     name: str
@@ -85,6 +87,8 @@ class Measure:
     order: int = 100
     in_summary: bool = True
     outputs: Callable[[Measure, Mapping], dict[str, str]] = _own_name
+    local: Callable[[MapData], np.ndarray] | None = None
+    local_on: str = ""
 
     def columns(self, params: Mapping) -> dict[str, str]:
         """metric key -> column title, for these ``metrics:`` settings."""

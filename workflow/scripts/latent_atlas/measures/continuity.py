@@ -3,7 +3,10 @@ map pushes away."""
 
 from __future__ import annotations
 
-from ..structure import continuity
+import numpy as np
+
+from ..metrics import local_from_penalties
+from ..structure import continuity, continuity_penalties
 from ._base import MapData, Measure
 
 
@@ -16,6 +19,16 @@ def compute(m: MapData) -> dict[str, float]:
     }
 
 
+def local(m: MapData) -> np.ndarray:
+    p, n = m.params, len(m.train_xy)
+    first, k = min(int(p["trustworthiness_points"]), n), int(p["trustworthiness_k"])
+    out = np.full(n, np.nan)
+    if first > 3 * k + 1:
+        pen = continuity_penalties(np.asarray(m.z_train)[:first], m.train_xy[:first], k)
+        out[:first] = local_from_penalties(pen, k)
+    return out
+
+
 MEASURE = Measure(
     name="continuity",
     title="continuity",
@@ -24,4 +37,6 @@ MEASURE = Measure(
     compute=compute,
     params=("trustworthiness_points", "trustworthiness_k"),
     order=50,
+    local=local,
+    local_on="first trustworthiness_points train points",
 )
