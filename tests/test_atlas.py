@@ -155,10 +155,46 @@ def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("atlas")
     files = write_inputs(root)
     pairs = _pairs(files)
+    pairs[KEY]["graph"] = files["graph"] = _graph(files, root / "neighbors.npz")
     other = write_inputs(root / "other", n_train=60, n_test=20, classes=3, channels=3)
     pairs["rgb/vae"] = {k: other[k] for k in ("data", "latent", "maps")}
     atlas.build(pairs, root / "atlas.html")
     return root / "atlas.html", files, other
+
+
+def _graph(files: dict, out: Path) -> str:
+    """A kNN graph whose "codes" are the PCA map's coordinates: in that map a pinned point keeps
+    all its code neighbours."""
+    from latent_atlas import neighbors
+
+    xy = pd.read_parquet(files["maps"]["pca"])
+    train = (xy["split"] == "train").to_numpy()
+    codes = xy[["x", "y"]].to_numpy(np.float32)
+    latent = {
+        "z_train": codes[train],
+        "z_test": codes[~train],
+        "y_train": xy["label"].to_numpy()[train],
+        "y_test": xy["label"].to_numpy()[~train],
+    }
+    neighbors.build(latent, {"k": 16, "max_points": None, "seed": 0}, 1, out)
+    return str(out)
+
+
+def _kept(files: dict, row: int, k: int) -> dict[str, int]:
+    """Per map: how many of row's k graph neighbours are among its k nearest train points."""
+    from latent_atlas import neighbors
+
+    g = neighbors.load(files["graph"])
+    code = set(g["train_ind"][row, 1 : k + 1] if row < 400 else g["test_ind"][row - 400, :k])
+    out = {}
+    for method, path in files["maps"].items():
+        f = pd.read_parquet(path)
+        xy, train = f[["x", "y"]].to_numpy(np.float64), (f["split"] == "train").to_numpy()
+        d = ((xy - xy[row]) ** 2).sum(axis=1)
+        d[~train] = np.inf
+        d[row] = np.inf
+        out[method] = len(code & set(np.argsort(d, kind="stable")[:k].tolist()))
+    return out
 
 
 def _open(browser, path: Path):
@@ -256,6 +292,58 @@ def test_page_hover_select_hide_search_export(browser, built):
     assert page.text_content("#hover-index") == "7"
     assert page.text_content("#hover-class") == "c7"
 
+    assert errors == []
+    assert all(u.startswith(("file://", "data:")) for u in requests), requests
+    page.close()
+
+
+def test_page_pins_a_point_and_lights_its_code_neighbours_in_every_map(browser, built):
+    path, files, _ = built
+    page, errors, requests = _open(browser, path)
+    row = 57  # train, class 7
+    x, y = _at(page, "tsne", row)
+    page.mouse.move(x - 30, y - 30)
+    page.mouse.move(x, y, steps=4)
+    page.wait_for_function(f"document.getElementById('hover-img').dataset.row == '{row}'")
+    page.mouse.click(x, y)  # a click, not a drag: pins the point under the cursor
+    page.wait_for_function(f"document.documentElement.dataset.pinned == '{KEY}:{row}:10'")
+    g = np.load(files["graph"])
+    code = g["train_ind"][row, 1:11].tolist()
+    assert sorted(page.evaluate(f"latentAtlas.selection({KEY!r})")) == sorted([row, *code])
+    for method in ("pca", "tsne", "umap"):  # lit in every map
+        lit = page.evaluate(
+            f"""() => {{ const r = Bokeh.documents[0].get_model_by_name('points:{KEY}:{method}');
+            const drawn = new Set(r.view.filter.indices);
+            return r.data_source.selected.indices.filter((i) => drawn.has(i)).length; }}"""
+        )
+        assert lit == 11, method
+    shown = dict(tuple(r.split("\t")) for r in page.inner_text("#pin-maps").strip().splitlines())
+    want = _kept(files, row, 10)
+    assert shown == {
+        "PCA": f"{want['pca']} of 10",
+        "t-SNE": f"{want['tsne']} of 10",
+        "UMAP": f"{want['umap']} of 10",
+    }
+    assert want["pca"] == 10 and min(want.values()) < 10  # the counts tell the maps apart
+    assert page.locator("#sel-grid canvas").count() == 11  # the point and its neighbours
+    # k is chosen in the page, up to the graph's 15; a test point pins too
+    page.fill("#pin-k", "5")
+    page.dispatch_event("#pin-k", "change")
+    page.wait_for_function(f"document.documentElement.dataset.pinned == '{KEY}:{row}:5'")
+    assert page.locator("#sel-grid canvas").count() == 6
+    page.evaluate(f"latentAtlas.pin({KEY!r}, 450)")
+    want = _kept(files, 450, 5)
+    assert page.inner_text("#pin-maps").split("\n")[0].endswith(f"{want['pca']} of 5")
+    page.click("#unpin")
+    page.wait_for_function("document.documentElement.dataset.pinned === undefined")
+    assert page.evaluate(f"latentAtlas.selection({KEY!r})") == []
+    # a drag is a box selection, not a pin
+    page.mouse.move(x - 5, y - 5)
+    page.mouse.down()
+    page.mouse.move(x + 5, y + 5, steps=4)
+    page.mouse.up()
+    page.wait_for_timeout(200)
+    assert page.evaluate("document.documentElement.dataset.pinned") is None
     assert errors == []
     assert all(u.startswith(("file://", "data:")) for u in requests), requests
     page.close()

@@ -118,6 +118,7 @@ def model_results(dataset, model):
     files = {
         "data": expand(rules.normalise.output.data, **fill)[0],
         "latent": expand(rules.encode.output.latent, **fill)[0],
+        "graph": expand(rules.neighbors.output.graph, **fill)[0],
         "history": None,
         "maps": {m: expand(maps, method=m, **fill)[0] for m in PLAN.study_methods},
         "figures": {},
@@ -163,6 +164,7 @@ def atlas_inputs(wildcards):
     return {
         "data": sorted({p["data"] for p in pairs}),
         "latent": [p["latent"] for p in pairs],
+        "graphs": [p["graph"] for p in pairs],
         "maps": [path for p in pairs for path in p["maps"].values()],
     }
 

@@ -26,6 +26,7 @@ from .errors import AtlasError
 from .io import atomic_open, load_npz
 from .methods import title as method_title
 
+ATLAS_NEIGHBORS = 15  # code-space neighbours per point stored in the page (pin a point)
 PER_SHEET = 4096  # images per sprite sheet: a 64 x 64 grid (1,792 px square for MNIST)
 SHEET_COLUMNS = 64
 # matplotlib's tab10, then tab20's light shades: 20 distinguishable classes
@@ -105,6 +106,30 @@ def reconstruction_errors(latent_path: str, trained: bool) -> tuple[np.ndarray, 
         np.full(len(latent["y_train"]), np.nan, np.float32),
         np.full(len(latent["y_test"]), np.nan, np.float32),
     )
+
+
+def code_neighbors(graph_path: str, n_rows: int, k: int = ATLAS_NEIGHBORS) -> dict:
+    """Each map row's nearest train rows in the codes (the shared kNN graph: train rows without
+    themselves, test rows' train neighbours), as a base64 little-endian array for the page:
+    uint16 when the map has fewer than 65,536 train rows (half the bytes), else int32."""
+    from .neighbors import load
+
+    g = load(graph_path)
+    k = max(0, min(k, g["train_ind"].shape[1] - 1, g["test_ind"].shape[1]))
+    ind = np.concatenate([g["train_ind"][:, 1 : k + 1], g["test_ind"][:, :k]])
+    if len(ind) != n_rows:
+        raise AtlasError(
+            f"{graph_path}: {len(ind)} points, the maps {n_rows}; rerun neighbors and project "
+            "(they come from different runs)"
+        )
+    n_train = len(g["train_ind"])
+    dtype = "<u2" if n_train < 2**16 else "<i4"
+    raw = np.ascontiguousarray(ind, dtype=dtype).tobytes()
+    return {
+        "k": int(k),
+        "dtype": "uint16" if dtype == "<u2" else "int32",
+        "data": base64.b64encode(raw).decode(),
+    }
 
 
 def points(
@@ -237,7 +262,9 @@ def build(
     against 1.2 s on a canvas (measured here); "webgl" pans faster where a GPU draws.
 
     ``pairs`` maps "dataset/model" to its files by name: ``data`` (data.npz), ``latent``
-    (latent.npz) and ``maps`` (method -> projections parquet), as the rule lists them.
+    (latent.npz), ``maps`` (method -> projections parquet) and, optionally, ``graph`` (the
+    shared kNN graph: pinning a point then lights its code-space neighbours), as the rule
+    lists them.
     """
     import jinja2
     from bokeh.embed import components
@@ -247,7 +274,7 @@ def build(
 
     if not pairs:
         raise AtlasError("the atlas needs at least one dataset x model (study.models is empty?)")
-    layouts, meta, sheets, facts = {}, [], {}, {"points": 0}
+    layouts, meta, sheets, facts, nbrs = {}, [], {}, {"points": 0}, {}
     for key, files in pairs.items():
         dataset = key.split("/", 1)[0]
         data = load_npz(files["data"], ("x_train", "x_test", "image_shape", "class_names"))
@@ -270,12 +297,15 @@ def build(
                 "key": key,
                 "dataset": dataset,
                 "methods": list(maps),
+                "titles": [method_title(m) for m in maps],
                 "classes": names,
                 "colors": [PALETTE[i % len(PALETTE)] for i in range(len(names))],
                 "n_train": len(data["x_train"]),
                 "image": {"h": h, "w": w, "c": c, "per_sheet": PER_SHEET, "cols": SHEET_COLUMNS},
             }
         )
+        if files.get("graph"):
+            nbrs[key] = code_neighbors(files["graph"], len(cols["label"]))
         facts["points"] += len(cols["label"])
     script, divs = components(layouts)
     env = jinja2.Environment(
@@ -291,6 +321,7 @@ def build(
         pairs=[{"key": k, "div": divs[k]} for k in layouts],
         meta=meta,
         sheets=sheets,
+        neighbors=nbrs,
         atlas_js=(TEMPLATES / "atlas.js").read_text(),
     )
     with atomic_open(out_html, "w") as fh:

@@ -89,6 +89,7 @@
       pending = p;
       requestAnimationFrame(() => {
         if (pending === p) pending = null;
+        underCursor = p.best >= 0 ? { key: p.key, i: p.best } : null;
         if (p.best >= 0) showPoint(p.key, p.best);
       });
     }
@@ -100,6 +101,99 @@
       const dx = (xs[i] - g.x) / wx, dy = (ys[i] - g.y) / wy, dist = dx * dx + dy * dy;
       if (dist < pending.dist) { pending.dist = dist; pending.best = i; }
     }
+  }
+
+  // --- pinning: a point's code-space neighbours (from the shared kNN graph) in every map ---
+  let underCursor = null;  // the point the last hover frame found under the mouse
+  let pinned = null;  // {key, i}
+  const neighborCache = {};
+
+  function neighbors(key) {
+    if (!(key in neighborCache)) {
+      const tag = document.getElementById("neighbors:" + key);
+      if (tag == null) { neighborCache[key] = null; return null; }
+      const nb = JSON.parse(tag.textContent), bin = atob(nb.data);
+      const bytes = new Uint8Array(bin.length);
+      for (let j = 0; j < bin.length; j++) bytes[j] = bin.charCodeAt(j);
+      const arr = nb.dtype === "uint16" ? new Uint16Array(bytes.buffer) : new Int32Array(bytes.buffer);
+      neighborCache[key] = { k: nb.k, ind: arr };
+    }
+    return neighborCache[key];
+  }
+
+  function codeNeighbors(key, i, k) {
+    const nb = neighbors(key);
+    if (nb == null) return [];
+    k = Math.min(k, nb.k);
+    return Array.from(nb.ind.subarray(i * nb.k, i * nb.k + k));
+  }
+
+  // The k train rows nearest to row i in one map (i itself left out), as the graph counts them.
+  function mapNeighbors(key, method, i, k) {
+    const d = source(key).data, xs = d[method + "_x"], ys = d[method + "_y"], split = d.split;
+    const best = [];  // [dist, row], sorted, at most k
+    const x = xs[i], y = ys[i];
+    for (let j = 0; j < xs.length; j++) {
+      if (split[j] || j === i) continue;
+      const dx = xs[j] - x, dy = ys[j] - y, dist = dx * dx + dy * dy;
+      if (best.length === k && dist >= best[k - 1][0]) continue;
+      let at = best.length < k ? best.length : k - 1;
+      best[at] = [dist, j];
+      while (at > 0 && best[at - 1][0] > dist) { [best[at - 1], best[at]] = [best[at], best[at - 1]]; at--; }
+    }
+    return best.map((b) => b[1]);
+  }
+
+  function kept(key, i, k) {
+    const code = new Set(codeNeighbors(key, i, k)), m = meta[key], out = {};
+    for (const method of m.methods) {
+      out[method] = mapNeighbors(key, method, i, code.size).filter((j) => code.has(j)).length;
+    }
+    return out;
+  }
+
+  function pin(key, i) {
+    pinned = { key: key, i: i };
+    const nb = neighbors(key), kIn = $("pin-k");
+    if (nb != null) kIn.max = nb.k;
+    const k = Math.max(1, Math.min(parseInt(kIn.value, 10) || 10, nb ? nb.k : 1));
+    kIn.value = k;
+    const p = describe(key, i), code = codeNeighbors(key, i, k);
+    $("pin-none").hidden = true;
+    $("pin-info").hidden = false;
+    $("pin-what").textContent = `${p.class} (${p.split} ${p.index})`;
+    $("pin-kmax").textContent = nb ? `(1 to ${nb.k})` : "(no kNN graph in this atlas)";
+    const table = $("pin-maps");
+    table.replaceChildren();
+    const counts = kept(key, i, k);
+    meta[key].methods.forEach((method, j) => {
+      const tr = table.insertRow();
+      tr.dataset.method = method;
+      tr.insertCell().textContent = meta[key].titles[j];
+      const c = tr.insertCell();
+      c.className = "n";
+      c.textContent = `${counts[method]} of ${code.length}`;
+      tr.title = `of the point's ${code.length} nearest codes, ${counts[method]} are among its ${code.length} nearest points in this map`;
+    });
+    source(key).selected.indices = [i, ...code];
+    showPoint(key, i);
+    document.documentElement.dataset.pinned = `${key}:${i}:${k}`;
+  }
+
+  function unpin() {
+    pinned = null;
+    $("pin-none").hidden = false;
+    $("pin-info").hidden = true;
+    delete document.documentElement.dataset.pinned;
+    source(current()).selected.indices = [];
+  }
+
+  let downAt = null;
+  function onDown(ev) { downAt = [ev.clientX, ev.clientY]; }
+  function onClick(ev) {
+    const moved = downAt && Math.hypot(ev.clientX - downAt[0], ev.clientY - downAt[1]) > 4;
+    if (moved || underCursor == null || underCursor.key !== current()) return;
+    pin(underCursor.key, underCursor.i);
   }
 
   function selection(key) {
@@ -259,13 +353,18 @@
 
   window.latentAtlas = {
     hover, selected, showPoint, describe, selection, csv, find, pagePosition, imageId, ready,
-    toggleClass,
+    toggleClass, pin, unpin, codeNeighbors, mapNeighbors, kept,
+    pinned: () => pinned,
   };
   document.addEventListener("DOMContentLoaded", () => {
     $("search").addEventListener("submit", search);
     $("export").addEventListener("click", exportCsv);
     $("clear").addEventListener("click", () => { source(current()).selected.indices = []; });
-    $("pair").addEventListener("change", switchPair);
+    $("pair").addEventListener("change", () => { if (pinned) unpin(); switchPair(); });
+    $("maps").addEventListener("mousedown", onDown, true);
+    $("maps").addEventListener("click", onClick);
+    $("unpin").addEventListener("click", unpin);
+    $("pin-k").addEventListener("change", () => { if (pinned) pin(pinned.key, pinned.i); });
     whenReady();
   });
 })();
