@@ -156,6 +156,7 @@ def built(tmp_path_factory):
     files = write_inputs(root)
     pairs = _pairs(files)
     pairs[KEY]["graph"] = files["graph"] = _graph(files, root / "neighbors.npz")
+    pairs[KEY]["local"] = files["local"] = _local(files, root)
     other = write_inputs(root / "other", n_train=60, n_test=20, classes=3, channels=3)
     pairs["rgb/vae"] = {k: other[k] for k in ("data", "latent", "maps")}
     atlas.build(pairs, root / "atlas.html")
@@ -178,6 +179,35 @@ def _graph(files: dict, out: Path) -> str:
     }
     neighbors.build(latent, {"k": 16, "max_points": None, "seed": 0}, 1, out)
     return str(out)
+
+
+def _local(files: dict, root: Path) -> dict[str, str]:
+    """Per-point quality tables with known values: train row r has r / 399 (x 0.5 in t-SNE)."""
+    from latent_atlas.maps import write_local
+
+    out = {}
+    for j, (method, path) in enumerate(files["maps"].items()):
+        f = pd.read_parquet(path)
+        v = np.where(f["split"] == "train", np.arange(len(f)) / 399, np.nan)
+        table = f[["split", "index"]].assign(
+            trustworthiness=v * (0.5 if method == "tsne" else 1.0), knn_recall_10=v * 0 + j
+        )
+        out[method] = str(root / f"{method}.local.parquet")
+        on = {"trustworthiness": "first 400 train points", "knn_recall_10": "all train points"}
+        write_local(table, {"method": method, "computed_on": on}, out[method])
+    return out
+
+
+def test_local_layers_share_one_scale_and_mark_missing(tmp_path):
+    files = write_inputs(tmp_path)
+    cols, layers = atlas.local_layers(_local(files, tmp_path), 500)
+    assert [layer["id"] for layer in layers] == ["trustworthiness", "knn_recall_10"]
+    assert layers[0]["lo"] == 0.0 and layers[0]["hi"] == 1.0  # over all maps
+    pca, tsne = cols["pca__trustworthiness"], cols["tsne__trustworthiness"]
+    assert pca[0] == 1 and pca[399] == 255 and (pca[400:] == 0).all()  # 0 = not computed
+    assert tsne[399] == 128  # half of pca's on the shared scale
+    with pytest.raises(AtlasError, match="other points"):
+        atlas.local_layers(_local(files, tmp_path), 499)
 
 
 def _kept(files: dict, row: int, k: int) -> dict[str, int]:
@@ -344,6 +374,36 @@ def test_page_pins_a_point_and_lights_its_code_neighbours_in_every_map(browser, 
     page.mouse.up()
     page.wait_for_timeout(200)
     assert page.evaluate("document.documentElement.dataset.pinned") is None
+    assert errors == []
+    assert all(u.startswith(("file://", "data:")) for u in requests), requests
+    page.close()
+
+
+def test_page_colours_by_class_error_and_each_maps_local_quality(browser, built):
+    path, files, _ = built
+    page, errors, requests = _open(browser, path)
+    options = page.eval_on_selector_all("#color-by option", "os => os.map((o) => o.value)")
+    assert options == ["class", "error", "trustworthiness", "knn_recall_10"]
+    field = f"""(m) => Bokeh.documents[0].get_model_by_name('points:{KEY}:' + m)
+        .glyph.fill_color.field"""
+    for layer, want in [
+        ("trustworthiness", "{m}__trustworthiness"),
+        ("error", "error"),
+        ("knn_recall_10", "{m}__knn_recall_10"),
+        ("class", "label"),
+    ]:
+        page.select_option("#color-by", layer)
+        page.wait_for_function(f"document.documentElement.dataset.colorBy == '{KEY}:{layer}'")
+        for m in ("pca", "tsne", "umap"):
+            assert page.evaluate(f"({field})('{m}')") == want.format(m=m), (layer, m)
+        assert page.is_visible("#color-bar") is (layer != "class")
+        if layer == "trustworthiness":
+            assert page.text_content("#color-hi") == "1.00"
+            assert "first 400 train points" in page.text_content("#color-note")
+        if layer == "error":
+            assert page.text_content("#color-hi") == f"{files['errors'].max():.3g}"
+    page.select_option("#pair", "rgb/vae")  # a pair without quality tables: class and error
+    assert page.eval_on_selector_all("#color-by option", "os => os.length") == 2
     assert errors == []
     assert all(u.startswith(("file://", "data:")) for u in requests), requests
     page.close()

@@ -121,6 +121,10 @@ def model_results(dataset, model):
         "graph": expand(rules.neighbors.output.graph, **fill)[0],
         "history": None,
         "maps": {m: expand(maps, method=m, **fill)[0] for m in PLAN.study_methods},
+        "local": {
+            m: expand(rules.local_quality.output.table, method=m, **fill)[0]
+            for m in PLAN.study_methods
+        },
         "figures": {},
     }
     if model == "none":  # a vectors dataset's own codes: mapped, not trained
@@ -165,6 +169,7 @@ def atlas_inputs(wildcards):
         "data": sorted({p["data"] for p in pairs}),
         "latent": [p["latent"] for p in pairs],
         "graphs": [p["graph"] for p in pairs],
+        "local": [path for p in pairs for path in p["local"].values()],
         "maps": [path for p in pairs for path in p["maps"].values()],
     }
 

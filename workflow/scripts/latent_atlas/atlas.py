@@ -108,6 +108,11 @@ def reconstruction_errors(latent_path: str, trained: bool) -> tuple[np.ndarray, 
     )
 
 
+def _finite_range(v: np.ndarray) -> list[float] | None:
+    ok = np.isfinite(v)
+    return [float(v[ok].min()), float(v[ok].max())] if ok.any() else None
+
+
 def code_neighbors(graph_path: str, n_rows: int, k: int = ATLAS_NEIGHBORS) -> dict:
     """Each map row's nearest train rows in the codes (the shared kNN graph: train rows without
     themselves, test rows' train neighbours), as a base64 little-endian array for the page:
@@ -130,6 +135,42 @@ def code_neighbors(graph_path: str, n_rows: int, k: int = ATLAS_NEIGHBORS) -> di
         "dtype": "uint16" if dtype == "<u2" else "int32",
         "data": base64.b64encode(raw).decode(),
     }
+
+
+def local_layers(
+    local_paths: Mapping[str, str], n_rows: int
+) -> tuple[dict[str, np.ndarray], list[dict]]:
+    """The maps' per-point quality as colour layers: per measure, every map's values on one
+    scale (so maps compare), quantised to 1..255 (0 = not computed) to keep the page small;
+    the exact values stay in the maps' ``.local.parquet`` files."""
+    from .maps import read_local
+
+    tables = {m: read_local(p) for m, p in local_paths.items()}
+    if not tables:
+        return {}, []
+    measures_ = list(next(iter(tables.values()))[1]["computed_on"])
+    cols: dict[str, np.ndarray] = {}
+    layers = []
+    for key in measures_:
+        values = {}
+        for method, (table, _) in tables.items():
+            if len(table) != n_rows or key not in table:
+                raise AtlasError(
+                    f"{local_paths[method]}: holds other points or measures than its map; "
+                    "rerun local_quality (snakemake --forcerun local_quality)"
+                )
+            values[method] = table[key].to_numpy(np.float64)
+        finite = np.concatenate([v[np.isfinite(v)] for v in values.values()])
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        span = hi - lo or 1.0
+        for method, v in values.items():
+            q = np.zeros(n_rows, np.uint8)
+            ok = np.isfinite(v)
+            q[ok] = 1 + np.rint(254 * (v[ok] - lo) / span).astype(np.uint8)
+            cols[f"{method}__{key}"] = q
+        on = next(iter(tables.values()))[1]["computed_on"][key]
+        layers.append({"id": key, "lo": lo, "hi": hi, "computed_on": on})
+    return cols, layers
 
 
 def points(
@@ -203,6 +244,20 @@ def pair_layout(
         low=-0.5,
         high=len(names) - 0.5,
     )
+    from bokeh.palettes import Viridis256
+
+    # colour layers (the page's "colour by"): quantised quality 1..255, 0 = not computed
+    layer_colors = LinearColorMapper(
+        palette=Viridis256, low=1, high=255, low_color="#d9d9d9", name=f"layer:{key}"
+    )
+    err = cols["error"][np.isfinite(cols["error"])]
+    error_colors = LinearColorMapper(
+        palette=Viridis256,
+        low=float(err.min()) if err.size else 0.0,
+        high=float(err.max()) if err.size else 1.0,
+        nan_color="#d9d9d9",
+        name=f"error:{key}",
+    )
     size = 2.5 if n > 20_000 else 5
     plots = []
     for method in methods:
@@ -247,7 +302,8 @@ def pair_layout(
         "indices",
         CustomJS(args={"key": key}, code="window.latentAtlas && latentAtlas.selected(key)"),
     )
-    return row(*plots, name=f"pair:{key}")
+    # the page's colour layers: referenced here so that they are in the document
+    return row(*plots, name=f"pair:{key}", tags=[layer_colors, error_colors])
 
 
 def build(
@@ -285,6 +341,8 @@ def build(
             maps,
             *reconstruction_errors(files["latent"], trained=files.get("history", "") is not None),
         )
+        layer_cols, layers = local_layers(files.get("local") or {}, len(cols["label"]))
+        cols.update(layer_cols)
         names = [str(n) for n in data["class_names"]]
         if cols["label"].size and cols["label"].max() >= len(names):
             raise AtlasError(f"{key}: a map has class {cols['label'].max()} beyond class_names")
@@ -298,6 +356,8 @@ def build(
                 "dataset": dataset,
                 "methods": list(maps),
                 "titles": [method_title(m) for m in maps],
+                "layers": layers,
+                "error_range": _finite_range(cols["error"]),
                 "classes": names,
                 "colors": [PALETTE[i % len(PALETTE)] for i in range(len(names))],
                 "n_train": len(data["x_train"]),

@@ -181,11 +181,58 @@
   }
 
   function unpin() {
+    const key = pinned ? pinned.key : current();
     pinned = null;
     $("pin-none").hidden = false;
     $("pin-info").hidden = true;
     delete document.documentElement.dataset.pinned;
-    source(current()).selected.indices = [];
+    source(key).selected.indices = [];
+  }
+
+  // --- colour layers: class, reconstruction error, each per-point quality measure -----------
+  const classColors = {};  // key -> the renderers' original fill_color spec (by class)
+  const LAYER_TITLES = {
+    trustworthiness: "local trustworthiness", continuity: "local continuity",
+    knn_recall_10: "10-NN recall",
+  };
+
+  function layerOptions(key) {
+    const m = meta[key], box = $("color-by");
+    box.replaceChildren();
+    const add = (value, text) => {
+      const o = document.createElement("option");
+      o.value = value; o.textContent = text; box.appendChild(o);
+    };
+    add("class", "class");
+    if (m.error_range) add("error", "reconstruction error");
+    for (const l of m.layers) add(l.id, (LAYER_TITLES[l.id] || l.id) + " (each map's own)");
+    box.value = "class";
+  }
+
+  function colorBy(key, layer) {
+    const m = meta[key];
+    for (const method of m.methods) {
+      const r = model(`points:${key}:${method}`);
+      if (!(method in (classColors[key] = classColors[key] || {}))) {
+        classColors[key][method] = r.glyph.fill_color;
+      }
+      let spec = classColors[key][method];
+      if (layer === "error") spec = { field: "error", transform: model("error:" + key) };
+      else if (layer !== "class") spec = { field: `${method}__${layer}`, transform: model("layer:" + key) };
+      r.glyph.fill_color = spec;
+    }
+    const info = m.layers.find((l) => l.id === layer);
+    const range = layer === "error" ? m.error_range : info ? [info.lo, info.hi] : null;
+    $("color-bar").hidden = range == null;
+    if (range) {
+      $("color-lo").textContent = range[0].toPrecision(3);
+      $("color-hi").textContent = range[1].toPrecision(3);
+    }
+    $("color-note").textContent = info
+      ? `computed on ${info.computed_on}; grey: not computed (test points, or outside the sample)`
+      : layer === "error" ? "per point, from the model's reconstruction" : "";
+    $("color-by").value = layer;
+    document.documentElement.dataset.colorBy = `${key}:${layer}`;
   }
 
   let downAt = null;
@@ -353,14 +400,21 @@
 
   window.latentAtlas = {
     hover, selected, showPoint, describe, selection, csv, find, pagePosition, imageId, ready,
-    toggleClass, pin, unpin, codeNeighbors, mapNeighbors, kept,
+    toggleClass, pin, unpin, codeNeighbors, mapNeighbors, kept, colorBy, model,
     pinned: () => pinned,
   };
   document.addEventListener("DOMContentLoaded", () => {
     $("search").addEventListener("submit", search);
     $("export").addEventListener("click", exportCsv);
     $("clear").addEventListener("click", () => { source(current()).selected.indices = []; });
-    $("pair").addEventListener("change", () => { if (pinned) unpin(); switchPair(); });
+    $("pair").addEventListener("change", () => {
+      if (pinned) unpin();
+      for (const k of Object.keys(classColors)) colorBy(k, "class");
+      switchPair();
+      layerOptions(current());
+    });
+    $("color-by").addEventListener("change", () => colorBy(current(), $("color-by").value));
+    layerOptions(current());
     $("maps").addEventListener("mousedown", onDown, true);
     $("maps").addEventListener("click", onClick);
     $("unpin").addEventListener("click", unpin);
