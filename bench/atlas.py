@@ -10,7 +10,11 @@ times in a fresh browser page each, and measures:
   built and laid out), against the 3 s budget;
 - first hover: from navigation start until hovering a point has shown its image and class
   (the page really answers, sprite sheet decoded), against the same 3 s budget;
-- selection: a box around 1/25 of the PCA map until the selection panel is updated.
+- selection: a box around 1/25 of the PCA map until the selection panel is updated;
+- pin: clicking a point until its code-space neighbours are lit and counted per map, against
+  0.3 s;
+- colour layer: switching every map to a per-point quality layer until the maps have redrawn,
+  against 1 s.
 
     .venv/bin/python bench/atlas.py [--atlas PATH] [--runs 3] [--chromium PATH]
 """
@@ -27,6 +31,8 @@ from pathlib import Path
 
 SIZE_BUDGET_MB = 25.0
 TIME_BUDGET_S = 3.0
+PIN_BUDGET_S = 0.3
+LAYER_BUDGET_S = 1.0
 
 
 def parts(html: str) -> dict[str, float]:
@@ -85,6 +91,27 @@ def measure(browser, path: Path) -> dict[str, float]:
     page.wait_for_function("document.getElementById('sel-count').textContent !== '0'", polling=10)
     selection_s = time.perf_counter() - t1
     n_selected = int(page.text_content("#sel-count"))
+    # pin: the page's own click handler on the hovered point; timed in the page up to the
+    # next frame after the panel and selection are updated
+    page.mouse.move(pos["x"] - 20, pos["y"] - 20)
+    page.mouse.move(pos["x"], pos["y"], steps=2)
+    page.wait_for_function(f"document.getElementById('hover-img').dataset.row == '{row}'")
+    pin_s = page.evaluate(
+        f"""() => new Promise((done) => {{ const t = performance.now();
+        latentAtlas.pin({key!r}, {row});
+        requestAnimationFrame(() => requestAnimationFrame(() =>
+          done((performance.now() - t) / 1000))); }})"""
+    )
+    layers = page.eval_on_selector_all("#color-by option", "os => os.map((o) => o.value)")
+    layer = next((x for x in layers if x not in ("class", "error")), None)
+    layer_s = float("nan")
+    if layer is not None:
+        layer_s = page.evaluate(
+            f"""() => new Promise((done) => {{ const t = performance.now();
+            latentAtlas.colorBy({key!r}, {layer!r});  // Bokeh repaints in the next frame
+            requestAnimationFrame(() => requestAnimationFrame(() =>
+              done((performance.now() - t) / 1000))); }})"""
+        )
     page.close()
     if errors:
         raise SystemExit(f"page errors: {errors}")
@@ -94,6 +121,8 @@ def measure(browser, path: Path) -> dict[str, float]:
         "first_hover_wall_s": wall_hover,
         "selection_s": selection_s,
         "selected": n_selected,
+        "pin_s": pin_s,
+        "layer_s": layer_s,
     }
 
 
@@ -134,6 +163,14 @@ def main() -> None:
     print(
         f"box selection of {int(med['selected'])} points -> panel updated: "
         f"median {med['selection_s']:.2f} s"
+    )
+    print(
+        f"pin a point (neighbours lit and counted in every map): median {med['pin_s']:.3f} s; "
+        f"budget {PIN_BUDGET_S} s -> {med['pin_s'] / PIN_BUDGET_S:.2f} of budget"
+    )
+    print(
+        f"switch the colour layer (every map redrawn): median {med['layer_s']:.3f} s; "
+        f"budget {LAYER_BUDGET_S:.0f} s -> {med['layer_s'] / LAYER_BUDGET_S:.2f} of budget"
     )
 
 

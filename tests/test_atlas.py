@@ -339,14 +339,17 @@ def test_page_pins_a_point_and_lights_its_code_neighbours_in_every_map(browser, 
     page.wait_for_function(f"document.documentElement.dataset.pinned == '{KEY}:{row}:10'")
     g = np.load(files["graph"])
     code = g["train_ind"][row, 1:11].tolist()
-    assert sorted(page.evaluate(f"latentAtlas.selection({KEY!r})")) == sorted([row, *code])
-    for method in ("pca", "tsne", "umap"):  # lit in every map
-        lit = page.evaluate(
-            f"""() => {{ const r = Bokeh.documents[0].get_model_by_name('points:{KEY}:{method}');
-            const drawn = new Set(r.view.filter.indices);
-            return r.data_source.selected.indices.filter((i) => drawn.has(i)).length; }}"""
+    src = files["maps"]
+    for method in ("pca", "tsne", "umap"):  # lit in every map: the pin layer's rows
+        xy = page.evaluate(
+            f"""() => {{ const r = Bokeh.documents[0].get_model_by_name('pin:{KEY}:{method}');
+            const d = r.data_source.data;
+            return [Array.from(d['{method}_x']), Array.from(d['{method}_y'])]; }}"""
         )
-        assert lit == 11, method
+        f = pd.read_parquet(src[method])
+        want = f[["x", "y"]].to_numpy(np.float32)[[row, *code]]
+        np.testing.assert_array_equal(np.array(xy, np.float32).T, want)
+    assert page.evaluate(f"latentAtlas.selection({KEY!r})") == []  # the selection is untouched
     shown = dict(tuple(r.split("\t")) for r in page.inner_text("#pin-maps").strip().splitlines())
     want = _kept(files, row, 10)
     assert shown == {
@@ -355,18 +358,20 @@ def test_page_pins_a_point_and_lights_its_code_neighbours_in_every_map(browser, 
         "UMAP": f"{want['umap']} of 10",
     }
     assert want["pca"] == 10 and min(want.values()) < 10  # the counts tell the maps apart
-    assert page.locator("#sel-grid canvas").count() == 11  # the point and its neighbours
+    assert page.locator("#pin-grid canvas").count() == 11  # the point and its neighbours
     # k is chosen in the page, up to the graph's 15; a test point pins too
     page.fill("#pin-k", "5")
     page.dispatch_event("#pin-k", "change")
     page.wait_for_function(f"document.documentElement.dataset.pinned == '{KEY}:{row}:5'")
-    assert page.locator("#sel-grid canvas").count() == 6
+    assert page.locator("#pin-grid canvas").count() == 6
     page.evaluate(f"latentAtlas.pin({KEY!r}, 450)")
     want = _kept(files, 450, 5)
     assert page.inner_text("#pin-maps").split("\n")[0].endswith(f"{want['pca']} of 5")
     page.click("#unpin")
     page.wait_for_function("document.documentElement.dataset.pinned === undefined")
-    assert page.evaluate(f"latentAtlas.selection({KEY!r})") == []
+    assert page.locator("#pin-grid canvas").count() == 0
+    n_pin = f"Bokeh.documents[0].get_model_by_name('pin:{KEY}').data.size.length"
+    assert page.evaluate(n_pin) == 0
     # a drag is a box selection, not a pin
     page.mouse.move(x - 5, y - 5)
     page.mouse.down()

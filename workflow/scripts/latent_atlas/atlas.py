@@ -259,6 +259,13 @@ def pair_layout(
         name=f"error:{key}",
     )
     size = 2.5 if n > 20_000 else 5
+    # a pinned point and its code-space neighbours: a few rows of their own, drawn on top, so
+    # that pinning does not repaint the 70,000-point selection of every map
+    pin_cols: dict[str, list] = {"size": [], "color": []}
+    for method in methods:
+        pin_cols[f"{method}_x"] = []
+        pin_cols[f"{method}_y"] = []
+    pin_source = ColumnDataSource(data=pin_cols, name=f"pin:{key}")
     plots = []
     for method in methods:
         p = figure(
@@ -286,6 +293,16 @@ def pair_layout(
             nonselection_fill_alpha=0.05,
             selection_fill_alpha=0.9,
             name=f"points:{key}:{method}",
+        )
+        p.scatter(
+            f"{method}_x",
+            f"{method}_y",
+            source=pin_source,
+            size="size",
+            fill_color="color",
+            line_color="black",
+            line_width=1.2,
+            name=f"pin:{key}:{method}",
         )
         p.add_tools(
             HoverTool(

@@ -175,7 +175,30 @@
       c.textContent = `${counts[method]} of ${code.length}`;
       tr.title = `of the point's ${code.length} nearest codes, ${counts[method]} are among its ${code.length} nearest points in this map`;
     });
-    source(key).selected.indices = [i, ...code];
+    const d = source(key).data, rows = [i, ...code], pinData = { size: [], color: [] };
+    for (const method of meta[key].methods) { pinData[method + "_x"] = []; pinData[method + "_y"] = []; }
+    rows.forEach((r, j) => {
+      pinData.size.push(j === 0 ? 13 : 8);
+      pinData.color.push(j === 0 ? "#ffffff" : meta[key].colors[d.label[r]]);
+      for (const method of meta[key].methods) {
+        pinData[method + "_x"].push(d[method + "_x"][r]);
+        pinData[method + "_y"].push(d[method + "_y"][r]);
+      }
+    });
+    model("pin:" + key).data = pinData;
+    const grid = $("pin-grid");
+    grid.replaceChildren();
+    for (const r of rows) {
+      const c = document.createElement("canvas");
+      c.width = meta[key].image.w;
+      c.height = meta[key].image.h;
+      c.className = "thumb";
+      const q = describe(key, r);
+      c.title = `${q.class} (${q.split} ${q.index})`;
+      c.addEventListener("mouseenter", () => showPoint(key, r));
+      grid.appendChild(c);
+      draw(c, key, r);
+    }
     showPoint(key, i);
     document.documentElement.dataset.pinned = `${key}:${i}:${k}`;
   }
@@ -186,7 +209,10 @@
     $("pin-none").hidden = false;
     $("pin-info").hidden = true;
     delete document.documentElement.dataset.pinned;
-    source(key).selected.indices = [];
+    const empty = { size: [], color: [] };
+    for (const method of meta[key].methods) { empty[method + "_x"] = []; empty[method + "_y"] = []; }
+    model("pin:" + key).data = empty;
+    $("pin-grid").replaceChildren();
   }
 
   // --- colour layers: class, reconstruction error, each per-point quality measure -----------
