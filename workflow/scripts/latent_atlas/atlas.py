@@ -302,6 +302,7 @@ def pair_layout(
             fill_color="color",
             line_color="black",
             line_width=1.2,
+            level="overlay",  # its own canvas layer: repainting it leaves the points alone
             name=f"pin:{key}:{method}",
         )
         p.add_tools(
