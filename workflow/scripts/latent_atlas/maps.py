@@ -28,8 +28,8 @@ def write_map(frame: pd.DataFrame, info: Mapping, out_path: str | os.PathLike[st
         pq.write_table(table.replace_schema_metadata(meta), tmp)
 
 
-def read_map(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict]:
-    """A map and its info; a missing or damaged file is named with the fix."""
+def _read(path: str | os.PathLike[str], what: str, columns: tuple[str, ...]) -> tuple:
+    """A Parquet table of ours and its info; a missing or damaged file is named with the fix."""
     import pyarrow.parquet as pq
 
     p = Path(path)
@@ -37,13 +37,19 @@ def read_map(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict]:
         table = pq.read_table(p)
     except Exception as exc:
         raise AtlasError(
-            f"{p}: not a readable map ({type(exc).__name__}: {exc}); delete it and rerun snakemake"
+            f"{p}: not a readable {what} ({type(exc).__name__}: {exc}); delete it and rerun "
+            "snakemake"
         ) from exc
-    missing = set(COLUMNS) - set(table.column_names)
+    missing = set(columns) - set(table.column_names)
     if missing:
         raise AtlasError(f"{p}: missing columns {sorted(missing)}; delete it and rerun snakemake")
     info = json.loads((table.schema.metadata or {}).get(b"latent_atlas", b"{}"))
     return table.to_pandas(), info
+
+
+def read_map(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict]:
+    """A map and its info; a missing or damaged file is named with the fix."""
+    return _read(path, "map", COLUMNS)
 
 
 LOCAL_COLUMNS = ("split", "index")
@@ -56,18 +62,7 @@ def write_local(table: pd.DataFrame, info: Mapping, out_path: str | os.PathLike[
 
 def read_local(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict]:
     """Per-point quality written by :func:`write_local`; a damaged file is named with the fix."""
-    import pyarrow.parquet as pq
-
-    p = Path(path)
-    try:
-        table = pq.read_table(p)
-    except Exception as exc:
-        raise AtlasError(
-            f"{p}: not a readable table ({type(exc).__name__}: {exc}); delete it and rerun "
-            "snakemake"
-        ) from exc
-    info = json.loads((table.schema.metadata or {}).get(b"latent_atlas", b"{}"))
-    missing = set(LOCAL_COLUMNS) - set(table.column_names)
-    if missing or "computed_on" not in info:
-        raise AtlasError(f"{p}: not a local-quality table; delete it and rerun snakemake")
-    return table.to_pandas(), info
+    table, info = _read(path, "table", LOCAL_COLUMNS)
+    if "computed_on" not in info:
+        raise AtlasError(f"{path}: not a local-quality table; delete it and rerun snakemake")
+    return table, info

@@ -9,6 +9,7 @@ whose name starts with ``_`` are helpers.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 
 import numpy as np
@@ -70,17 +71,33 @@ def map_metrics(
     Runs on ``threads`` threads (BLAS and numba included), the number the rule claims, so that
     it shares the machine with the jobs beside it instead of oversubscribing it.
     """
-    from threadpoolctl import threadpool_limits
-
-    from ..kernels import use_threads
-
-    use_threads(threads)
-    data = MapData.from_frame(frame, info, z_train, params, threads, graph)
+    data = _prepared(frame, info, z_train, params, threads, graph)
     out: dict[str, float] = {}
-    with threadpool_limits(threads):
+    with _limited(threads):
         for measure in REGISTRY.values():
             out.update(measure.compute(data))
     return out
+
+
+def _prepared(
+    frame: pd.DataFrame,
+    info: Mapping,
+    z_train: np.ndarray,
+    params: Mapping,
+    threads: int,
+    graph: Mapping[str, np.ndarray] | None,
+) -> MapData:
+    """The map as the measures see it, numba's kernels on the job's threads."""
+    from ..kernels import use_threads
+
+    use_threads(threads)
+    return MapData.from_frame(frame, info, z_train, params, threads, graph)
+
+
+def _limited(threads: int) -> contextlib.AbstractContextManager:
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(threads)
 
 
 def local_quality(
@@ -93,16 +110,11 @@ def local_quality(
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Every measure's per-point values of one map, one row per map row (test rows NaN), and
     per column where it is computed. The train rows' values average to the measure itself."""
-    from threadpoolctl import threadpool_limits
-
-    from ..kernels import use_threads
-
-    use_threads(threads)
-    data = MapData.from_frame(frame, info, z_train, params, threads, graph)
+    data = _prepared(frame, info, z_train, params, threads, graph)
     train = (frame["split"] == "train").to_numpy()
     out = pd.DataFrame({"split": frame["split"].to_numpy(), "index": frame["index"].to_numpy()})
     where: dict[str, str] = {}
-    with threadpool_limits(threads):
+    with _limited(threads):
         for m in REGISTRY.values():
             if m.local is None:
                 continue

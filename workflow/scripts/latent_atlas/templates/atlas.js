@@ -188,17 +188,7 @@
     model("pin:" + key).data = pinData;
     const grid = $("pin-grid");
     grid.replaceChildren();
-    for (const r of rows) {
-      const c = document.createElement("canvas");
-      c.width = meta[key].image.w;
-      c.height = meta[key].image.h;
-      c.className = "thumb";
-      const q = describe(key, r);
-      c.title = `${q.class} (${q.split} ${q.index})`;
-      c.addEventListener("mouseenter", () => showPoint(key, r));
-      grid.appendChild(c);
-      draw(c, key, r);
-    }
+    for (const r of rows) grid.appendChild(thumbnail(key, r));
     showPoint(key, i);
     document.documentElement.dataset.pinned = `${key}:${i}:${k}`;
   }
@@ -269,6 +259,18 @@
     pin(underCursor.key, underCursor.i);
   }
 
+  // A point's image in a panel: hover it to see the point.
+  function thumbnail(key, i) {
+    const c = document.createElement("canvas"), im = meta[key].image, p = describe(key, i);
+    c.width = im.w;
+    c.height = im.h;
+    c.className = "thumb";
+    c.title = `${p.class} (${p.split} ${p.index})`;
+    c.addEventListener("mouseenter", () => showPoint(key, i));
+    draw(c, key, i);
+    return c;
+  }
+
   function selection(key) {
     return Array.from(source(key).selected.indices).sort((a, b) => a - b);
   }
@@ -292,17 +294,7 @@
     });
     const grid = $("sel-grid");
     grid.replaceChildren();
-    for (const i of rows.slice(0, GRID_MAX)) {
-      const c = document.createElement("canvas");
-      c.width = m.image.w;
-      c.height = m.image.h;
-      c.className = "thumb";
-      const p = describe(key, i);
-      c.title = `${p.class} (${p.split} ${p.index})`;
-      c.addEventListener("mouseenter", () => showPoint(key, i));
-      grid.appendChild(c);
-      draw(c, key, i);
-    }
+    for (const i of rows.slice(0, GRID_MAX)) grid.appendChild(thumbnail(key, i));
     $("sel-more").textContent =
       rows.length > GRID_MAX ? `first ${GRID_MAX} of ${rows.length} shown` : "";
   }
