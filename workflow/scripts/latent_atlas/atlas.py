@@ -250,17 +250,13 @@ def pair_layout(
     layer_colors = LinearColorMapper(
         palette=Viridis256, low=1, high=255, low_color="#d9d9d9", name=f"layer:{key}"
     )
-    err = cols["error"][np.isfinite(cols["error"])]
+    low, high = _finite_range(cols["error"]) or (0.0, 1.0)
     error_colors = LinearColorMapper(
-        palette=Viridis256,
-        low=float(err.min()) if err.size else 0.0,
-        high=float(err.max()) if err.size else 1.0,
-        nan_color="#d9d9d9",
-        name=f"error:{key}",
+        palette=Viridis256, low=low, high=high, nan_color="#d9d9d9", name=f"error:{key}"
     )
     size = 2.5 if n > 20_000 else 5
-    # a pinned point and its code-space neighbours: a few rows of their own, drawn on top, so
-    # that pinning does not repaint the 70,000-point selection of every map
+    # a pinned point and its code-space neighbours: a few rows of their own, drawn on Bokeh's
+    # overlay level, so that pinning repaints them alone, not the 70,000 points of every map
     pin_cols: dict[str, list] = {"size": [], "color": []}
     for method in methods:
         pin_cols[f"{method}_x"] = []
@@ -337,8 +333,8 @@ def build(
 
     ``pairs`` maps "dataset/model" to its files by name: ``data`` (data.npz), ``latent``
     (latent.npz), ``maps`` (method -> projections parquet) and, optionally, ``graph`` (the
-    shared kNN graph: pinning a point then lights its code-space neighbours), as the rule
-    lists them.
+    shared kNN graph: pinning a point then lights its code-space neighbours) and ``local``
+    (method -> its per-point quality table: the colour layers), as the rule lists them.
     """
     import jinja2
     from bokeh.embed import components
