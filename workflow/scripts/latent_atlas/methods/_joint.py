@@ -17,6 +17,20 @@ JOINT_PLACEMENT = (
 )
 
 
+def joint_result(
+    xy: np.ndarray, n_train: int, library: str, seconds: float, **extra: str
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """A joint fit's (train map, test map, info): the rows split back, the info saying so."""
+    info = {
+        "fit_seconds": seconds,
+        "transform_seconds": 0.0,
+        "fitted_together": True,
+        "placement": JOINT_PLACEMENT.format(library=library),
+        **extra,
+    }
+    return xy[:n_train], xy[n_train:], info
+
+
 def joint_graph(
     z_all: np.ndarray, graph: Mapping, k: int, threads: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ._base import Method, Result
-from ._joint import JOINT_PLACEMENT, joint_graph
+from ._joint import joint_graph, joint_result
 
 
 def fit(
@@ -46,13 +46,7 @@ def fit(
             precomputed_knn=(ind, dist, None),
         )
         xy = np.asarray(model.fit_transform(z_all))
-    info = {
-        "fit_seconds": time.perf_counter() - t0,
-        "transform_seconds": 0.0,
-        "fitted_together": True,
-        "placement": JOINT_PLACEMENT.format(library="umap-learn's densMAP"),
-    }
-    return xy[: len(z_train)], xy[len(z_train) :], info
+    return joint_result(xy, len(z_train), "umap-learn's densMAP", time.perf_counter() - t0)
 
 
 METHOD = Method(

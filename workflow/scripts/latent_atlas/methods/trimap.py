@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import AtlasError
 from ._base import Method, Result
-from ._joint import JOINT_PLACEMENT, joint_graph
+from ._joint import joint_graph, joint_result
 
 EXTRA = 50  # TriMap ranks n_inliers + 50 neighbours (self included) by its scaled distance
 MODULE = "trimap.trimap_"
@@ -93,15 +93,14 @@ def fit(
     )
     xy = np.asarray(model.fit_transform(x, init="pca"))
     t1 = time.perf_counter()
-    info = {
-        "fit_seconds": t1 - t0,
-        "transform_seconds": 0.0,
-        "fitted_together": True,
-        "placement": JOINT_PLACEMENT.format(library="TriMap"),
-        "neighbors": "kNN graph of train and test codes, built like the shared graph "
+    return joint_result(
+        xy,
+        len(z_train),
+        "TriMap",
+        t1 - t0,
+        neighbors="kNN graph of train and test codes, built like the shared graph "
         "(TriMap's Annoy index not used)",
-    }
-    return xy[: len(z_train)], xy[len(z_train) :], info
+    )
 
 
 METHOD = Method(
