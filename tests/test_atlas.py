@@ -157,10 +157,59 @@ def built(tmp_path_factory):
     pairs = _pairs(files)
     pairs[KEY]["graph"] = files["graph"] = _graph(files, root / "neighbors.npz")
     pairs[KEY]["local"] = files["local"] = _local(files, root)
+    pairs[KEY]["fields"] = files["fields"] = _fields(files, root)
     other = write_inputs(root / "other", n_train=60, n_test=20, classes=3, channels=3)
     pairs["rgb/vae"] = {k: other[k] for k in ("data", "latent", "maps")}
+    pairs[SECOND] = files["second"] = _second_model(files, root / "second")
     atlas.build(pairs, root / "atlas.html")
     return root / "atlas.html", files, other
+
+
+SECOND = "syn/vae"  # a second model of the same dataset: its maps hold the rows in another order
+FIELD = 6  # cells per side of the synthetic decoded fields
+
+
+def _fields(files: dict, root: Path) -> dict[str, str]:
+    """Decoded fields whose cell (r, c) of map j is one grey level, 30 + 5 (r * 6 + c) + j."""
+    from latent_atlas import field
+
+    out = {}
+    for j, (method, path) in enumerate(files["maps"].items()):
+        f = pd.read_parquet(path)
+        _, extent = field.grid(f[["x", "y"]].to_numpy(), FIELD)
+        level = 30 + 5 * np.arange(FIELD * FIELD) + j
+        arrays = {
+            "images": np.repeat(level[:, None], 64, axis=1).astype(np.uint8),
+            "extent": extent,
+            "size": np.int64(FIELD),
+            "how": np.array(f"synthetic {method}"),
+            "method": np.array(method),
+            "image_shape": np.array([8, 8]),
+            "channels": np.int64(1),
+        }
+        out[method] = str(root / f"{method}.field.npz")
+        save_npz(out[method], arrays)
+    return out
+
+
+def _second_model(files: dict, root: Path) -> dict:
+    """The same points as KEY's maps (mirrored), in another row order: train rows reversed,
+    then test rows reversed (a map holds its train rows first)."""
+    root.mkdir()
+    maps = {}
+    for method, path in files["maps"].items():
+        f = pd.read_parquet(path).iloc[_reverse(len(files["labels"]))].reset_index(drop=True)
+        f["x"] = -f["x"]
+        maps[method] = str(root / f"{method}.parquet")
+        write_map(f, {"method": method}, maps[method])
+    out = {"data": files["data"], "latent": files["latent"], "maps": maps}
+    out["graph"] = _graph(out, root / "neighbors.npz")
+    return out
+
+
+def _reverse(n: int, n_train: int = 400) -> list[int]:
+    """Row j of the second model's maps holds row _reverse(n)[j] of the first's (and back)."""
+    return [*range(n_train - 1, -1, -1), *range(n - 1, n_train - 1, -1)]
 
 
 def _graph(files: dict, out: Path) -> str:
@@ -459,3 +508,111 @@ def test_vectors_without_a_model_show_strips_and_no_error(tmp_path):
     assert facts["points"] == 25
     with pytest.raises(AtlasError, match="missing"):
         atlas.reconstruction_errors(files["latent"], trained=True)
+
+
+def test_page_shows_the_decoded_field_under_the_cursor_and_as_a_mosaic(browser, built):
+    from latent_atlas import field
+
+    path, files, _ = built
+    page, errors, requests = _open(browser, path)
+    assert "synthetic pca" in page.text_content("#field-how")
+    for j, method in enumerate(("pca", "tsne", "umap")):
+        f = pd.read_parquet(files["maps"][method])
+        _, (x0, x1, y0, y1) = field.grid(f[["x", "y"]].to_numpy(), FIELD)
+        x, y = 0.1, -0.2  # the maps' empty middle: the clusters lie on a circle of radius 3
+        c, r = int((x - x0) / (x1 - x0) * FIELD), int((y1 - y) / (y1 - y0) * FIELD)
+        pos = page.evaluate(f"latentAtlas.pageAt({KEY!r}, {method!r}, {x}, {y})")
+        page.mouse.move(pos["x"] - 15, pos["y"] - 15)
+        page.mouse.move(pos["x"], pos["y"], steps=3)
+        cell = f"{KEY}:{method}:{r}:{c}"
+        page.wait_for_function(f"document.getElementById('field-img').dataset.cell == '{cell}'")
+        assert page.evaluate("document.getElementById('field-img').dataset.empty") == "true"
+        grey = page.evaluate(
+            "Array.from(document.getElementById('field-img').getContext('2d')"
+            ".getImageData(56, 56, 1, 1).data)"
+        )
+        assert grey[:3] == [30 + 5 * (r * FIELD + c) + j] * 3, (method, grey)
+        assert "empty space" in page.text_content("#field-where")
+    # the whole field under the points: an image per map, drawn below the points
+    page.check("#mosaic")
+    page.wait_for_function("document.documentElement.dataset.mosaic == 'true'")
+    for method in ("pca", "tsne", "umap"):
+        shown = page.evaluate(
+            f"""() => {{ const r = latentAtlas.model('mosaic-image:{KEY}:{method}');
+            const d = r.data_source.data;
+            return [r.visible, r.level, d.url[0].slice(0, 22), d.w[0] > 0]; }}"""
+        )
+        assert shown == [True, "underlay", "data:image/png;base64,", True]
+    page.uncheck("#mosaic")
+    page.wait_for_function("document.documentElement.dataset.mosaic == 'false'")
+    assert not page.evaluate(f"latentAtlas.model('mosaic-image:{KEY}:pca').visible")
+    page.select_option("#pair", "rgb/vae")  # a pair without fields says so
+    assert page.is_visible("#field-none") and page.is_hidden("#field-on")
+    assert "atlas.field_grid" in page.text_content("#field-none")
+    assert errors == []
+    assert all(u.startswith(("file://", "data:")) for u in requests), requests
+    page.close()
+
+
+def test_page_links_a_second_model_by_point_index(browser, built):
+    path, files, _ = built
+    page, errors, requests = _open(browser, path)
+    options = page.eval_on_selector_all("#compare option", "os => os.map((o) => o.value)")
+    assert options == ["", SECOND]  # only models of the same dataset
+    page.select_option("#compare", SECOND)
+    page.wait_for_function(f"document.documentElement.dataset.compare == '{SECOND}'")
+    assert page.is_visible(f"#maps .pair[data-key='{SECOND}']")
+    assert page.is_visible(f"#maps .pair[data-key='{KEY}']")
+    n = len(files["labels"])
+    reverse = _reverse(n)  # the second model's row of each point
+    # a box around class 0 in the first model's PCA map selects those points in the second's
+    cls0 = np.flatnonzero(files["labels"] == 0)
+    xs, ys = zip(*(_at(page, "pca", int(i)) for i in cls0), strict=True)
+    page.mouse.move(min(xs) - 6, min(ys) - 6)
+    page.mouse.down()
+    page.mouse.move(max(xs) + 6, max(ys) + 6, steps=6)
+    page.mouse.up()
+    page.wait_for_function(f"document.getElementById('sel-count').textContent == '{len(cls0)}'")
+    second = page.evaluate(f"latentAtlas.selection({SECOND!r})")
+    assert second == sorted(reverse[i] for i in cls0)
+    # a selection made in the second model's maps comes back to the first by point index
+    page.evaluate(f"latentAtlas.model('points:{SECOND}').selected.indices = [{reverse[5]}]")
+    page.wait_for_function("document.getElementById('sel-count').textContent == '1'")
+    assert page.evaluate(f"latentAtlas.selection({KEY!r})") == [5]
+    # pinning lights the same points in the second model's maps and counts them there too
+    row = 57
+    page.evaluate(f"latentAtlas.pin({KEY!r}, {row})")
+    g = np.load(files["graph"])
+    rows = [row, *g["train_ind"][row, 1:11].tolist()]
+    for method in ("pca", "tsne", "umap"):
+        xy = page.evaluate(
+            f"""() => {{ const d = latentAtlas.model('pin:{SECOND}').data;
+            return [Array.from(d['{method}_x']), Array.from(d['{method}_y'])]; }}"""
+        )
+        f = pd.read_parquet(files["second"]["maps"][method])
+        want = f[["x", "y"]].to_numpy(np.float32)[[reverse[r] for r in rows]]
+        np.testing.assert_array_equal(np.array(xy, np.float32).T, want)
+    second_rows = page.locator(f"#pin-maps tr[data-key='{SECOND}']")
+    assert second_rows.count() == 3
+    # mirrored maps keep every neighbourhood: the same counts as the first model's maps
+    want = _kept(files, row, 10)
+    assert second_rows.nth(0).inner_text().split("\t")[1] == f"{want['pca']} of 10"
+    # a click on a point of the second model pins it (and lights it in the first)
+    x, y = (
+        page.evaluate(f"latentAtlas.pagePosition({SECOND!r}, 'tsne', {reverse[123]})")[k]
+        for k in ("x", "y")
+    )
+    page.mouse.move(x - 20, y - 20)
+    page.mouse.move(x, y, steps=4)
+    page.wait_for_function(f"document.getElementById('hover-img').dataset.row == '{reverse[123]}'")
+    page.mouse.click(x, y)
+    page.wait_for_function(
+        f"document.documentElement.dataset.pinned == '{SECOND}:{reverse[123]}:10'"
+    )
+    assert page.evaluate(f"latentAtlas.model('pin:{KEY}').data.size.length") == 11
+    page.select_option("#compare", "")
+    page.wait_for_function("document.documentElement.dataset.compare == ''")
+    assert page.is_hidden(f"#maps .pair[data-key='{SECOND}']")
+    assert errors == []
+    assert all(u.startswith(("file://", "data:")) for u in requests), requests
+    page.close()

@@ -126,7 +126,13 @@ def model_results(dataset, model):
             for m in PLAN.study_methods
         },
         "figures": {},
+        "fields": {},
     }
+    if PLAN.has_field(model):
+        field = rules.decode_field.output.field
+        files["fields"] = {
+            m: expand(field, method=m, **fill)[0] for m in PLAN.study_methods
+        }
     if model == "none":  # a vectors dataset's own codes: mapped, not trained
         return files
     figures = {**rules.plot_model.output, "generated": rules.plot_generated.output.png}
@@ -170,6 +176,7 @@ def atlas_inputs(wildcards):
         "latent": [p["latent"] for p in pairs],
         "graphs": [p["graph"] for p in pairs],
         "local": [path for p in pairs for path in p["local"].values()],
+        "fields": [path for p in pairs for path in p["fields"].values()],
         "maps": [path for p in pairs for path in p["maps"].values()],
     }
 

@@ -124,6 +124,54 @@ rule plot_local:
         "../scripts/plot_local.py"
 
 
+rule field_codes:
+    input:
+        projection=rules.project.output.projection,
+        latent=rules.encode.output.latent,
+        graph=rules.neighbors.output.graph,
+        code=script_code("field_codes"),
+    output:
+        codes="results/{dataset}/{model}/projections/{method}.field-codes.npz",
+    log:
+        "logs/{dataset}/{model}/field_codes_{method}.log",
+    benchmark:
+        "benchmarks/{dataset}/{model}/field_codes_{method}.tsv"
+    conda:
+        "../../envs/projection.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    params:
+        method=method_params,
+        size=config["atlas"]["field_grid"],
+        numba_cache_dir=config["projection"]["numba_cache_dir"],
+    script:
+        "../scripts/field_codes.py"
+
+
+rule decode_field:
+    input:
+        codes=rules.field_codes.output.codes,
+        model=rules.train.output.model,
+        latent=rules.encode.output.latent,
+        code=script_code("decode_field"),
+    output:
+        field="results/{dataset}/{model}/projections/{method}.field.npz",
+    log:
+        "logs/{dataset}/{model}/decode_field_{method}.log",
+    benchmark:
+        "benchmarks/{dataset}/{model}/decode_field_{method}.tsv"
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: tf_threads(1)
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/decode_field.py"
+
+
 rule pixel_reference:
     input:
         data=rules.normalise.output.data,

@@ -70,8 +70,10 @@ def images_uint8(data: Mapping[str, np.ndarray]) -> np.ndarray:
     return np.rint(np.clip(x, 0.0, 1.0) * 255).astype(np.uint8).reshape(shape)
 
 
-def sprite_sheets(images: np.ndarray, per_sheet: int = PER_SHEET) -> list[str]:
-    """Images tiled into PNG sheets of ``SHEET_COLUMNS`` columns, as data: URIs.
+def sprite_sheets(
+    images: np.ndarray, per_sheet: int = PER_SHEET, columns: int = SHEET_COLUMNS
+) -> list[str]:
+    """Images tiled into PNG sheets of ``columns`` columns, as data: URIs.
 
     Image ``i`` is cell ``i % per_sheet`` (row-major) of sheet ``i // per_sheet``. PNG keeps the
     real pixels (lossless) at about 1.3 bits per MNIST pixel; smaller sheets keep the decoded
@@ -83,12 +85,12 @@ def sprite_sheets(images: np.ndarray, per_sheet: int = PER_SHEET) -> list[str]:
     uris = []
     for start in range(0, len(images), per_sheet):
         chunk = images[start : start + per_sheet]
-        rows = -(-len(chunk) // SHEET_COLUMNS)
-        pad = rows * SHEET_COLUMNS - len(chunk)
+        rows = -(-len(chunk) // columns)
+        pad = rows * columns - len(chunk)
         if pad:
             chunk = np.concatenate([chunk, np.zeros((pad, *chunk.shape[1:]), np.uint8)])
-        grid = chunk.reshape(rows, SHEET_COLUMNS, h, w, *chunk.shape[3:])
-        sheet = grid.swapaxes(1, 2).reshape(rows * h, SHEET_COLUMNS * w, *chunk.shape[3:])
+        grid = chunk.reshape(rows, columns, h, w, *chunk.shape[3:])
+        sheet = grid.swapaxes(1, 2).reshape(rows * h, columns * w, *chunk.shape[3:])
         buf = io.BytesIO()
         Image.fromarray(sheet).save(buf, "PNG", compress_level=6)
         uris.append("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode())
@@ -171,6 +173,32 @@ def local_layers(
         on = next(iter(tables.values()))[1]["computed_on"][key]
         layers.append({"id": key, "lo": lo, "hi": hi, "computed_on": on})
     return cols, layers
+
+
+def decoded_fields(
+    field_paths: Mapping[str, str], layout: tuple[int, int, int]
+) -> tuple[dict[str, dict], dict[str, str]]:
+    """Each map's decoded field for the page: its grid (extent, cells per side, how the map was
+    inverted) and its images as one PNG mosaic (cell (r, c) at row r, column c, top row first:
+    the field as it lies over the map, so the page can also draw it whole under the points)."""
+    from . import field
+
+    h, w, c = layout
+    grids, uris = {}, {}
+    for method, path in field_paths.items():
+        f = field.load(path)
+        size = int(f["size"])
+        images = f["images"]
+        if images.shape != (size * size, h * w * c) or images.dtype != np.uint8:
+            raise AtlasError(
+                f"{path}: {images.shape} {images.dtype} images, not {size}x{size} cells of "
+                f"{h}x{w}x{c} uint8 pixels; rerun decode_field (snakemake --forcerun decode_field)"
+            )
+        shaped = images.reshape((len(images), h, w) if c == 1 else (len(images), h, w, c))
+        uris[method] = sprite_sheets(shaped, per_sheet=size * size, columns=size)[0]
+        x0, x1, y0, y1 = (float(v) for v in f["extent"])
+        grids[method] = {"extent": [x0, x1, y0, y1], "size": size, "how": str(f["how"])}
+    return grids, uris
 
 
 def points(
@@ -264,6 +292,11 @@ def pair_layout(
     pin_source = ColumnDataSource(data=pin_cols, name=f"pin:{key}")
     plots = []
     for method in methods:
+        # the decoded field drawn whole under the points (the page's mosaic toggle): its image
+        # is set by the page from the field's mosaic when first shown, so it is stored once
+        mosaic = ColumnDataSource(
+            data={"url": [], "x": [], "y": [], "w": [], "h": []}, name=f"mosaic:{key}:{method}"
+        )
         p = figure(
             title=method_title(method),
             width=430,
@@ -277,6 +310,19 @@ def pair_layout(
         p.toolbar.logo = None
         p.axis.visible = False
         p.grid.visible = False
+        p.image_url(
+            url="url",
+            x="x",
+            y="y",
+            w="w",
+            h="h",
+            anchor="top_left",
+            source=mosaic,
+            global_alpha=0.35,
+            level="underlay",
+            visible=False,
+            name=f"mosaic-image:{key}:{method}",
+        )
         r = p.scatter(
             f"{method}_x",
             f"{method}_y",
@@ -306,8 +352,8 @@ def pair_layout(
                 tooltips=None,
                 renderers=[r],
                 callback=CustomJS(
-                    args={"plot": p, "key": key},
-                    code="window.latentAtlas && latentAtlas.hover(key, plot, cb_data)",
+                    args={"plot": p, "key": key, "method": method},
+                    code="window.latentAtlas && latentAtlas.hover(key, method, plot, cb_data)",
                 ),
             )
         )
@@ -334,7 +380,9 @@ def build(
     ``pairs`` maps "dataset/model" to its files by name: ``data`` (data.npz), ``latent``
     (latent.npz), ``maps`` (method -> projections parquet) and, optionally, ``graph`` (the
     shared kNN graph: pinning a point then lights its code-space neighbours) and ``local``
-    (method -> its per-point quality table: the colour layers), as the rule lists them.
+    (method -> its per-point quality table: the colour layers) and ``fields`` (method -> its
+    decoded field: hover empty space to see what the model draws there), as the rule lists
+    them. ``field_note`` says why a pair without fields has none.
     """
     import jinja2
     from bokeh.embed import components
@@ -344,7 +392,7 @@ def build(
 
     if not pairs:
         raise AtlasError("the atlas needs at least one dataset x model (study.models is empty?)")
-    layouts, meta, sheets, facts, nbrs = {}, [], {}, {"points": 0}, {}
+    layouts, meta, sheets, facts, nbrs, field_uris = {}, [], {}, {"points": 0}, {}, {}
     for key, files in pairs.items():
         dataset = key.split("/", 1)[0]
         data = load_npz(files["data"], ("x_train", "x_test", "image_shape", "class_names"))
@@ -364,6 +412,20 @@ def build(
         if dataset not in sheets:
             sheets[dataset] = sprite_sheets(images_uint8(data))
         layouts[key] = pair_layout(key, cols, list(maps), names, backend)
+        fields = files.get("fields") or {}
+        unknown = set(fields) - set(maps)
+        if unknown:
+            raise AtlasError(f"{key}: decoded fields of {sorted(unknown)}, which it has no map of")
+        grids, uris = decoded_fields(fields, (h, w, c))
+        if uris:
+            field_uris[key] = uris
+        trained = files.get("history", "") is not None
+        note = files.get("field_note") or (
+            "the decoded field needs a model: this dataset's codes are its own vectors, "
+            "with no decoder to draw them"
+            if not trained
+            else "no decoded field in this atlas (atlas.field_grid: 0)"
+        )
         meta.append(
             {
                 "key": key,
@@ -371,6 +433,8 @@ def build(
                 "methods": list(maps),
                 "titles": [method_title(m) for m in maps],
                 "layers": layers,
+                "fields": grids,
+                "field_note": "" if grids else note,
                 "error_range": _finite_range(cols["error"]),
                 "classes": names,
                 "colors": [PALETTE[i % len(PALETTE)] for i in range(len(names))],
@@ -396,12 +460,14 @@ def build(
         meta=meta,
         sheets=sheets,
         neighbors=nbrs,
+        fields=field_uris,
         atlas_js=(TEMPLATES / "atlas.js").read_text(),
     )
     with atomic_open(out_html, "w") as fh:
         fh.write(html)
     facts["bytes"] = len(html.encode())
     facts["sprite_bytes"] = sum(len(u) for s in sheets.values() for u in s)
+    facts["field_bytes"] = sum(len(u) for f in field_uris.values() for u in f.values())
     return facts
 
 

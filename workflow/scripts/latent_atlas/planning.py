@@ -312,6 +312,7 @@ class Plan:
             for x in self.study_methods:
                 rules = ["map_metrics", "plot_map", "local_quality"]
                 rules += ["plot_local"] if m != "none" else []
+                rules += ["field_codes", "decode_field"] if self.has_field(m) else []
                 jobs += [(rule, {**fill, "method": x}) for rule in rules]
             if m != "none":  # the uses of a trained model (not of a sweep's grid points)
                 uses = ["use_inputs", "use_metrics", "plot_model", "plot_generated"]
@@ -325,6 +326,11 @@ class Plan:
                 jobs.append(("map_metrics", {"dataset": d, "model": m, "method": x}))
         unique = {(rule, tuple(sorted(fill.items()))): (rule, fill) for rule, fill in jobs}
         return list(unique.values())
+
+    def has_field(self, model: str) -> bool:
+        """Whether the atlas shows a decoded field for a model's maps: it needs a decoder (a
+        vectors dataset's ``none`` has none) and ``atlas.field_grid`` above 0."""
+        return model != "none" and int(self.config["atlas"]["field_grid"]) > 0
 
     def _model_jobs(self, dataset: str, model: str) -> list[tuple[str, dict[str, str]]]:
         """The jobs that make one model's codes, graph and maps."""

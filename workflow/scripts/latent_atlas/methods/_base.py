@@ -11,6 +11,8 @@ import numpy as np
 Result = tuple[np.ndarray, np.ndarray, dict]
 #: fit(z_train, z_test, graph, params, threads) -> Result
 Fit = Callable[[np.ndarray, np.ndarray, Mapping, Mapping, int], Result]
+#: inverse(z_train, train_xy, graph, params, places) -> (codes at the places, how, in words)
+Inverse = Callable[[np.ndarray, np.ndarray, Mapping, Mapping, np.ndarray], tuple[np.ndarray, str]]
 
 
 def _no_neighbors(params: Mapping) -> int:
@@ -35,7 +37,8 @@ class Method:
     ``threads(params, cores)`` is what its job claims; ``thread_dependent(params)`` says whether
     its map changes with that number. ``slow`` maps are scheduled before fast ones. ``env``
     names the file under ``envs/`` its jobs run in with ``--sdm conda`` (TensorFlow for
-    ``parametric_umap``).
+    ``parametric_umap``). ``inverse`` takes places of a train map back to codes (the atlas's
+    decoded field); without one the field uses the neighbour-weighted mean of nearby codes.
     """
 
     name: str
@@ -49,6 +52,7 @@ class Method:
     description: str = ""
     packages: tuple[str, ...] = ()  # distributions whose versions shape its maps (report)
     env: str = "projection"
+    inverse: Inverse | None = None
 
 
 def half_cores(most: int, cores: int) -> int:

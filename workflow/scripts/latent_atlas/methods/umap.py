@@ -2,6 +2,7 @@
 
 ``deterministic: true`` passes ``random_state``, which makes umap-learn bit-reproducible but
 single-threaded; ``false`` lets it use every thread (and the map then changes between runs).
+The decoded field inverts the map with umap-learn's ``inverse_transform``.
 """
 
 from __future__ import annotations
@@ -59,6 +60,46 @@ def fit(
     return train_xy, test_xy, info
 
 
+def inverse(
+    z_train: np.ndarray, train_xy: np.ndarray, graph: Mapping, params: Mapping, places: np.ndarray
+) -> tuple[np.ndarray, str]:
+    """umap-learn's ``inverse_transform`` on the stored map, without fitting again (minutes on
+    MNIST): it reads only the codes, the map, the curve parameters (a, b) and each point's
+    sigma and rho, which come from the same kNN distances the fit used (tested: the same
+    codes as a fitted model's ``inverse_transform``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ..numba_cache import cache_kernels
+        from ._umap_import import import_umap
+
+        umap_learn = import_umap()
+        cache_kernels("umap")
+        from umap import distances
+        from umap.umap_ import find_ab_params, smooth_knn_dist
+
+        k = int(params["n_neighbors"])
+        model = umap_learn.UMAP(
+            n_components=2,
+            n_neighbors=k,
+            min_dist=params["min_dist"],
+            metric="euclidean",
+            random_state=params["seed"] if params["deterministic"] else None,
+        )
+        model._raw_data = np.ascontiguousarray(z_train, np.float32)
+        model.embedding_ = np.ascontiguousarray(train_xy, np.float32)
+        model._sparse_data = False
+        model._inverse_distance_func = distances.named_distances_with_gradients["euclidean"]
+        model._metric_kwds, model._output_metric_kwds = {}, {}
+        model._a, model._b = find_ab_params(model.spread, model.min_dist)
+        model._initial_alpha = model.learning_rate
+        knn_dists = np.ascontiguousarray(graph["train_dist"][:, :k], np.float32)
+        model._sigmas, model._rhos = smooth_knn_dist(
+            knn_dists, float(k), local_connectivity=float(model.local_connectivity)
+        )
+        codes = model.inverse_transform(np.asarray(places, np.float32))
+    return np.asarray(codes), "exact: UMAP.inverse_transform (umap-learn)"
+
+
 def neighbors(params: Mapping) -> int:
     return int(params["n_neighbors"])
 
@@ -81,6 +122,7 @@ METHOD = Method(
     neighbors=neighbors,
     threads=threads,
     thread_dependent=thread_dependent,
+    inverse=inverse,
     description="fuzzy neighbour graph laid out by stochastic gradient descent",
     packages=("umap-learn", "pynndescent", "numba"),
 )

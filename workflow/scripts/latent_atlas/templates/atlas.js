@@ -1,6 +1,8 @@
 // latent-atlas: what Bokeh has no way to do. Images from sprite sheets, the point and
 // selection panels, the class legend (one row filter shared by the maps), search by index,
-// CSV export, the dataset/model switch.
+// CSV export, the dataset/model switch, pinned points and their code-space neighbours, colour
+// layers, the decoded field under the cursor, and a second model of the same dataset linked
+// to the first by point index.
 (function () {
   "use strict";
   const meta = {};
@@ -19,6 +21,12 @@
   }
   const source = (key) => model("points:" + key);
   const current = () => $("pair").value;
+  const compared = () => $("compare").value || null;  // the second model shown, if any
+  const shownKeys = () => [current(), compared()].filter((k) => k);
+  const otherOf = (key) => {
+    const a = current(), b = compared();
+    return b == null ? null : key === a ? b : key === b ? a : null;
+  };
 
   function sheet(dataset, n) {
     const id = dataset + ":" + n;
@@ -79,18 +87,19 @@
 
   // Show the hit nearest to the mouse, once per frame (Bokeh may call back several times).
   let pending = null;
-  function hover(key, plot, cb) {
+  function hover(key, method, plot, cb) {
     // cb.index is the source's last inspection (by any map); this map's own hits are in its
     // selection manager.
     const own = cb.renderer.get_selection_manager().inspectors.get(cb.renderer);
     const g = cb.geometry, inds = own != null ? own.indices : cb.index.indices;
     if (pending == null || pending.sx !== g.sx || pending.sy !== g.sy) {
-      const p = { sx: g.sx, sy: g.sy, best: -1, dist: Infinity, key: key };
+      const p = { sx: g.sx, sy: g.sy, x: g.x, y: g.y, best: -1, dist: Infinity, key: key };
       pending = p;
       requestAnimationFrame(() => {
         if (pending === p) pending = null;
         underCursor = p.best >= 0 ? { key: p.key, i: p.best } : null;
         if (p.best >= 0) showPoint(p.key, p.best);
+        showField(p.key, method, p.x, p.y, p.best < 0);
       });
     }
     if (!cb.renderer.visible || inds.length === 0) return;
@@ -101,6 +110,154 @@
       const dx = (xs[i] - g.x) / wx, dy = (ys[i] - g.y) / wy, dist = dx * dx + dy * dy;
       if (dist < pending.dist) { pending.dist = dist; pending.best = i; }
     }
+  }
+
+
+  // --- the decoded field: what the model draws at a place of the map ----------------------
+  const fieldUris = {};  // key -> {method: data URI of the field's mosaic}
+  const fieldImages = {};  // "key:method" -> Promise<HTMLImageElement>
+
+  function fieldImage(key, method) {
+    const id = key + ":" + method;
+    if (!(id in fieldImages)) {
+      if (!(key in fieldUris)) {
+        const tag = document.getElementById("field:" + key);
+        fieldUris[key] = tag ? JSON.parse(tag.textContent) : {};
+      }
+      const uri = fieldUris[key][method];
+      fieldImages[id] = uri == null ? Promise.resolve(null) : new Promise((resolve, reject) => {
+        const img = new Image();
+        img.onload = () => resolve(img);
+        img.onerror = () => reject(new Error("decoded field " + id + " did not decode"));
+        img.src = uri;
+      });
+    }
+    return fieldImages[id];
+  }
+
+  // The grid cell of a field under map coordinates (x, y), or null outside the field.
+  function fieldCell(key, method, x, y) {
+    const f = meta[key].fields[method];
+    if (f == null) return null;
+    const [x0, x1, y0, y1] = f.extent;
+    const c = Math.floor(((x - x0) / (x1 - x0)) * f.size);
+    const r = Math.floor(((y1 - y) / (y1 - y0)) * f.size);
+    if (!(c >= 0 && c < f.size && r >= 0 && r < f.size)) return null;
+    return { r: r, c: c };
+  }
+
+  let fieldShown = null;  // "key:method:r:c" of the cell drawn
+  async function showField(key, method, x, y, empty) {
+    const cell = fieldCell(key, method, x, y);
+    if (cell == null) return;
+    const id = `${key}:${method}:${cell.r}:${cell.c}`;
+    const canvas = $("field-img");
+    if (id === fieldShown) { canvas.dataset.empty = String(empty); return; }
+    fieldShown = id;
+    const img = await fieldImage(key, method), im = meta[key].image;
+    if (img == null || fieldShown !== id) return;
+    const ctx = canvas.getContext("2d");
+    ctx.imageSmoothingEnabled = false;
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(img, cell.c * im.w, cell.r * im.h, im.w, im.h, 0, 0, canvas.width, canvas.height);
+    const j = meta[key].methods.indexOf(method);
+    $("field-where").textContent =
+      `${meta[key].titles[j]} at (${x.toPrecision(3)}, ${y.toPrecision(3)}), cell ${cell.r}, ${cell.c}` +
+      (empty ? " (empty space)" : "");
+    $("field-how").textContent = `${meta[key].titles[j]}: ${meta[key].fields[method].how}`;
+    canvas.dataset.cell = id;
+    canvas.dataset.empty = String(empty);
+  }
+
+  function fieldPanel(key) {
+    const m = meta[key], has = Object.keys(m.fields).length > 0;
+    $("field-on").hidden = !has;
+    $("field-none").hidden = has;
+    $("field-none").textContent = m.field_note;
+    const hows = m.methods.filter((x) => m.fields[x]).map(
+      (x) => `${m.titles[m.methods.indexOf(x)]}: ${m.fields[x].how}`);
+    $("field-how").textContent = hows.join("; ");
+  }
+
+  async function mosaic(on) {
+    for (const key of Object.keys(meta)) {
+      for (const method of meta[key].methods) {
+        const f = meta[key].fields[method], r = model(`mosaic-image:${key}:${method}`);
+        if (f == null || r == null) continue;
+        const show = on && shownKeys().includes(key);
+        if (show && model(`mosaic:${key}:${method}`).data.url.length === 0) {
+          await fieldImage(key, method);
+          const [x0, x1, y0, y1] = f.extent;
+          model(`mosaic:${key}:${method}`).data = {
+            url: [fieldUris[key][method]], x: [x0], y: [y1], w: [x1 - x0], h: [y1 - y0],
+          };
+        }
+        r.visible = show;
+      }
+    }
+    document.documentElement.dataset.mosaic = String(on);
+  }
+
+  // --- a second model of the same dataset, linked to the first by point index -----------
+  const rowMaps = {};  // "a>b" -> Int32Array: row of a -> row of b holding the same point, or -1
+
+  function rowMap(a, b) {
+    const id = a + ">" + b;
+    if (!(id in rowMaps)) {
+      const da = source(a).data, db = source(b).data, out = new Int32Array(da.index.length);
+      const at = new Map();
+      for (let j = 0; j < db.index.length; j++) at.set(db.split[j] * 2 ** 31 + db.index[j], j);
+      for (let i = 0; i < da.index.length; i++) {
+        const j = at.get(da.split[i] * 2 ** 31 + da.index[i]);
+        out[i] = j === undefined ? -1 : j;
+      }
+      rowMaps[id] = out;
+    }
+    return rowMaps[id];
+  }
+
+  function mapRows(a, b, rows) {
+    const m = rowMap(a, b), out = [];
+    for (const i of rows) if (m[i] >= 0) out.push(m[i]);
+    return out;
+  }
+
+  function compareOptions() {
+    const box = $("compare"), was = box.value, key = current();
+    box.replaceChildren();
+    const none = document.createElement("option");
+    none.value = ""; none.textContent = "(none)"; box.appendChild(none);
+    for (const other of Object.keys(meta)) {
+      if (other === key || meta[other].dataset !== meta[key].dataset) continue;
+      const o = document.createElement("option");
+      o.value = other; o.textContent = other; box.appendChild(o);
+    }
+    box.value = Array.from(box.options).some((o) => o.value === was) ? was : "";
+    box.disabled = box.options.length === 1;
+  }
+
+  function showPairs() {
+    const key = current(), other = compared();
+    for (const div of document.querySelectorAll("#maps .pair")) {
+      div.hidden = div.dataset.key !== key && div.dataset.key !== other;
+      div.style.order = div.dataset.key === key ? 0 : 1;
+    }
+    window.dispatchEvent(new Event("resize"));
+    document.documentElement.dataset.compare = other || "";
+  }
+
+  function switchCompare() {
+    if (pinned) unpin();
+    showPairs();
+    const other = compared();
+    if (other) {
+      const rows = mapRows(current(), other, selection(current()));
+      source(other).selected.indices = rows;
+      const layer = $("color-by").value;
+      colorBy(other, meta[other].layers.some((l) => l.id === layer) || layer === "class" ||
+        (layer === "error" && meta[other].error_range) ? layer : "class", false);
+    }
+    mosaic($("mosaic").checked);
   }
 
   // --- pinning: a point's code-space neighbours (from the shared kNN graph) in every map ---
@@ -144,12 +301,51 @@
     return best.map((b) => b[1]);
   }
 
-  function kept(key, i, k) {
-    const code = new Set(codeNeighbors(key, i, k)), m = meta[key], out = {};
-    for (const method of m.methods) {
-      out[method] = mapNeighbors(key, method, i, code.size).filter((j) => code.has(j)).length;
+  // Per map of `key`: how many of the rows `code` are among row i's code.length nearest.
+  function keptOf(key, i, code) {
+    const set = new Set(code), out = {};
+    for (const method of meta[key].methods) {
+      out[method] = mapNeighbors(key, method, i, set.size).filter((j) => set.has(j)).length;
     }
     return out;
+  }
+
+  function kept(key, i, k) {
+    return keptOf(key, i, codeNeighbors(key, i, k));
+  }
+
+  // The pinned point (first, large, white) and its neighbours in one pair's maps.
+  function pinRows(key, rows) {
+    const d = source(key).data, m = meta[key], pinData = { size: [], color: [] };
+    for (const method of m.methods) { pinData[method + "_x"] = []; pinData[method + "_y"] = []; }
+    rows.forEach((r, j) => {
+      pinData.size.push(j === 0 ? 13 : 8);
+      pinData.color.push(j === 0 ? "#ffffff" : m.colors[d.label[r]]);
+      for (const method of m.methods) {
+        pinData[method + "_x"].push(d[method + "_x"][r]);
+        pinData[method + "_y"].push(d[method + "_y"][r]);
+      }
+    });
+    model("pin:" + key).data = pinData;
+  }
+
+  function countRows(table, key, counts, n, heading) {
+    if (heading) {
+      const th = document.createElement("th");
+      th.colSpan = 2;
+      th.textContent = heading;
+      table.insertRow().appendChild(th);
+    }
+    meta[key].methods.forEach((method, j) => {
+      const tr = table.insertRow();
+      tr.dataset.method = method;
+      tr.dataset.key = key;
+      tr.insertCell().textContent = meta[key].titles[j];
+      const c = tr.insertCell();
+      c.className = "n";
+      c.textContent = `${counts[method]} of ${n}`;
+      tr.title = `of the point's ${n} nearest codes, ${counts[method]} are among its ${n} nearest points in this map`;
+    });
   }
 
   function pin(key, i) {
@@ -163,29 +359,18 @@
     $("pin-info").hidden = false;
     $("pin-what").textContent = `${p.class} (${p.split} ${p.index})`;
     $("pin-kmax").textContent = nb ? `(1 to ${nb.k})` : "(no kNN graph in this atlas)";
-    const table = $("pin-maps");
+    const table = $("pin-maps"), other = otherOf(key), rows = [i, ...code];
     table.replaceChildren();
-    const counts = kept(key, i, k);
-    meta[key].methods.forEach((method, j) => {
-      const tr = table.insertRow();
-      tr.dataset.method = method;
-      tr.insertCell().textContent = meta[key].titles[j];
-      const c = tr.insertCell();
-      c.className = "n";
-      c.textContent = `${counts[method]} of ${code.length}`;
-      tr.title = `of the point's ${code.length} nearest codes, ${counts[method]} are among its ${code.length} nearest points in this map`;
-    });
-    const d = source(key).data, rows = [i, ...code], pinData = { size: [], color: [] };
-    for (const method of meta[key].methods) { pinData[method + "_x"] = []; pinData[method + "_y"] = []; }
-    rows.forEach((r, j) => {
-      pinData.size.push(j === 0 ? 13 : 8);
-      pinData.color.push(j === 0 ? "#ffffff" : meta[key].colors[d.label[r]]);
-      for (const method of meta[key].methods) {
-        pinData[method + "_x"].push(d[method + "_x"][r]);
-        pinData[method + "_y"].push(d[method + "_y"][r]);
+    countRows(table, key, kept(key, i, k), code.length, other ? key : null);
+    pinRows(key, rows);
+    if (other) {  // the same points in the other model's maps, by point index
+      const j = rowMap(key, other)[i];
+      if (j >= 0) {
+        const there = mapRows(key, other, code);
+        pinRows(other, [j, ...there]);
+        countRows(table, other, keptOf(other, j, there), there.length, `${other} (the same points)`);
       }
-    });
-    model("pin:" + key).data = pinData;
+    }
     const grid = $("pin-grid");
     grid.replaceChildren();
     for (const r of rows) grid.appendChild(thumbnail(key, r));
@@ -199,9 +384,7 @@
     $("pin-none").hidden = false;
     $("pin-info").hidden = true;
     delete document.documentElement.dataset.pinned;
-    const empty = { size: [], color: [] };
-    for (const method of meta[key].methods) { empty[method + "_x"] = []; empty[method + "_y"] = []; }
-    model("pin:" + key).data = empty;
+    for (const k of [key, otherOf(key)].filter((x) => x)) pinRows(k, []);
     $("pin-grid").replaceChildren();
   }
 
@@ -225,7 +408,7 @@
     box.value = "class";
   }
 
-  function colorBy(key, layer) {
+  function colorBy(key, layer, panel = true) {
     const m = meta[key];
     for (const method of m.methods) {
       const r = model(`points:${key}:${method}`);
@@ -237,6 +420,7 @@
       else if (layer !== "class") spec = { field: `${method}__${layer}`, transform: model("layer:" + key) };
       r.glyph.fill_color = spec;
     }
+    if (!panel) return;
     const info = m.layers.find((l) => l.id === layer);
     const range = layer === "error" ? m.error_range : info ? [info.lo, info.hi] : null;
     $("color-bar").hidden = range == null;
@@ -255,7 +439,7 @@
   function onDown(ev) { downAt = [ev.clientX, ev.clientY]; }
   function onClick(ev) {
     const moved = downAt && Math.hypot(ev.clientX - downAt[0], ev.clientY - downAt[1]) > 4;
-    if (moved || underCursor == null || underCursor.key !== current()) return;
+    if (moved || underCursor == null || !shownKeys().includes(underCursor.key)) return;
     pin(underCursor.key, underCursor.i);
   }
 
@@ -275,7 +459,17 @@
     return Array.from(source(key).selected.indices).sort((a, b) => a - b);
   }
 
+  let linking = false;
   function selected(key) {
+    const other = otherOf(key);
+    if (other && !linking) {  // the same points selected in the other model's maps
+      const want = mapRows(key, other, selection(key)).sort((a, b) => a - b);
+      const have = selection(other);
+      if (want.length !== have.length || want.some((r, j) => r !== have[j])) {
+        linking = true;
+        try { source(other).selected.indices = want; } finally { linking = false; }
+      }
+    }
     if (key !== current()) return;
     const rows = selection(key), m = meta[key], d = source(key).data;
     $("sel-count").textContent = rows.length;
@@ -372,29 +566,38 @@
 
   function toggleClass(key, c) {
     const hidden = (hiddenClasses[key] = hiddenClasses[key] || new Set());
-    if (hidden.has(c)) hidden.delete(c); else hidden.add(c);
-    const label = source(key).data.label, rows = [];
-    for (let i = 0; i < label.length; i++) if (!hidden.has(label[i])) rows.push(i);
-    model("shown:" + key).indices = rows;
+    const hide = !hidden.has(c);
+    for (const k of [key, otherOf(key)].filter((x) => x)) {  // the same dataset's classes
+      const h = (hiddenClasses[k] = hiddenClasses[k] || new Set());
+      if (hide) h.add(c); else h.delete(c);
+      const label = source(k).data.label, rows = [];
+      for (let i = 0; i < label.length; i++) if (!h.has(label[i])) rows.push(i);
+      model("shown:" + k).indices = rows;
+    }
     legend(key);
   }
 
   function switchPair() {
     const key = current();
-    for (const div of document.querySelectorAll("#maps .pair")) div.hidden = div.dataset.key !== key;
-    window.dispatchEvent(new Event("resize"));
+    compareOptions();
+    showPairs();
     legend(key);
     selected(key);
+    fieldPanel(key);
+    mosaic($("mosaic").checked);
   }
 
   // A point's position on the page (for tests, benchmarks and a future "zoom to").
   function pagePosition(key, method, i) {
-    const plot = model(`map:${key}:${method}`), view = Bokeh.index.find_one(plot);
     const d = source(key).data;
-    const sx = view.frame.x_scale.compute(d[method + "_x"][i]);
-    const sy = view.frame.y_scale.compute(d[method + "_y"][i]);
+    return pageAt(key, method, d[method + "_x"][i], d[method + "_y"][i]);
+  }
+
+  // Map coordinates (x, y) of a map -> the page position they are drawn at.
+  function pageAt(key, method, x, y) {
+    const plot = model(`map:${key}:${method}`), view = Bokeh.index.find_one(plot);
     const box = view.canvas_view.el.getBoundingClientRect();
-    return { x: box.left + sx, y: box.top + sy };
+    return { x: box.left + view.frame.x_scale.compute(x), y: box.top + view.frame.y_scale.compute(y) };
   }
 
   function ready() {
@@ -417,9 +620,9 @@
   }
 
   window.latentAtlas = {
-    hover, selected, showPoint, describe, selection, csv, find, pagePosition, imageId, ready,
-    toggleClass, pin, unpin, codeNeighbors, mapNeighbors, kept, colorBy, model,
-    pinned: () => pinned,
+    hover, selected, showPoint, describe, selection, csv, find, pagePosition, pageAt, imageId, ready,
+    toggleClass, pin, unpin, codeNeighbors, mapNeighbors, kept, colorBy, model, fieldCell,
+    rowMap, mosaic, pinned: () => pinned,
   };
   document.addEventListener("DOMContentLoaded", () => {
     $("search").addEventListener("submit", search);
@@ -427,12 +630,25 @@
     $("clear").addEventListener("click", () => { source(current()).selected.indices = []; });
     $("pair").addEventListener("change", () => {
       if (pinned) unpin();
-      for (const k of Object.keys(classColors)) colorBy(k, "class");
+      for (const k of Object.keys(classColors)) colorBy(k, "class", false);
+      colorBy(current(), "class");
       switchPair();
       layerOptions(current());
     });
-    $("color-by").addEventListener("change", () => colorBy(current(), $("color-by").value));
+    $("compare").addEventListener("change", switchCompare);
+    $("mosaic").addEventListener("change", () => mosaic($("mosaic").checked));
+    $("color-by").addEventListener("change", () => {
+      const layer = $("color-by").value, other = compared();
+      colorBy(current(), layer);
+      if (other) {
+        const has = layer === "class" || (layer === "error" && meta[other].error_range) ||
+          meta[other].layers.some((l) => l.id === layer);
+        colorBy(other, has ? layer : "class", false);
+      }
+    });
     layerOptions(current());
+    compareOptions();
+    fieldPanel(current());
     $("maps").addEventListener("mousedown", onDown, true);
     $("maps").addEventListener("click", onClick);
     $("unpin").addEventListener("click", unpin);
