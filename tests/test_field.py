@@ -80,11 +80,19 @@ def test_umap_inverse_equals_a_fitted_models_inverse_transform():
         n_components=2, n_neighbors=15, min_dist=0.1, random_state=1, n_jobs=1, precomputed_knn=knn
     )
     xy = fitted.fit_transform(z)
-    places, _ = field.grid(xy, 3)
+    _, (x0, x1, y0, y1) = field.grid(xy, 3)  # padded: its corners lie outside every point
     params = {"n_neighbors": 15, "min_dist": 0.1, "deterministic": True, "seed": 1}
-    codes, how = umap.inverse(z, xy, g, params, places)
-    np.testing.assert_array_equal(codes, fitted.inverse_transform(places.astype(np.float32)))
-    assert "inverse_transform" in how
+    inside = np.array([[float(np.median(xy[:, 0])), float(np.median(xy[:, 1]))]])
+    inside = np.concatenate([inside, xy[:3] * 0.999 + xy.mean(axis=0) * 0.001])
+    codes, how = umap.inverse(z, xy, g, params, inside)
+    np.testing.assert_array_equal(codes, fitted.inverse_transform(inside.astype(np.float32)))
+    assert how == "exact: UMAP.inverse_transform (umap-learn)"
+    # outside the map's convex hull (the grid's corners) umap-learn has no triangle to invert
+    # from: those cells take the neighbour-weighted codes, and the page says how many
+    corners = np.array([[x0, y1], [x1, y0]])
+    codes, how = umap.inverse(z, xy, g, params, corners)
+    np.testing.assert_allclose(codes, field.neighbour_codes(z, xy, corners), rtol=1e-6)
+    assert "2 cells outside it neighbour-weighted" in how
 
 
 def test_field_codes_use_the_methods_inverse_or_nearby_codes():

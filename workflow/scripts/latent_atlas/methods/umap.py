@@ -96,8 +96,27 @@ def inverse(
         model._sigmas, model._rhos = smooth_knn_dist(
             knn_dists, float(k), local_connectivity=float(model.local_connectivity)
         )
-        codes = model.inverse_transform(np.asarray(places, np.float32))
-    return np.asarray(codes), "exact: UMAP.inverse_transform (umap-learn)"
+        # umap-learn inverts a place from the Delaunay triangle around it; outside the map's
+        # convex hull there is none and it silently uses the last triangle (measured on MNIST:
+        # an "8" in every corner), so those places take the neighbour-weighted codes instead
+        import scipy.spatial
+
+        from ..field import neighbour_codes
+
+        places = np.asarray(places, np.float32)
+        inside = scipy.spatial.Delaunay(model.embedding_).find_simplex(places) >= 0
+        codes = np.empty((len(places), z_train.shape[1]), np.float32)
+        if inside.any():
+            codes[inside] = model.inverse_transform(places[inside])
+        if (~inside).any():
+            codes[~inside] = neighbour_codes(z_train, train_xy, places[~inside])
+    how = "exact: UMAP.inverse_transform (umap-learn)"
+    if (~inside).any():
+        how += (
+            f" inside the map's convex hull; the {int((~inside).sum())} cells outside it "
+            "neighbour-weighted (the inverse is undefined there)"
+        )
+    return codes, how
 
 
 def neighbors(params: Mapping) -> int:
