@@ -162,7 +162,12 @@ def measure(browser, path: Path) -> dict[str, float]:
     ready_ms = float(page.evaluate("document.documentElement.dataset.atlasReady"))
     key = page.eval_on_selector("#pair", "s => s.value")
     row = 12345
-    pos = page.evaluate(f"latentAtlas.pagePosition({key!r}, 'umap', {row})")
+    methods = page.evaluate(
+        f"JSON.parse(document.getElementById('atlas-meta').textContent)"
+        f".find((m) => m.key === {key!r}).methods"
+    )
+    last, first = methods[-1], methods[0]  # UMAP and PCA in the default study
+    pos = page.evaluate(f"latentAtlas.pagePosition({key!r}, {last!r}, {row})")
     page.mouse.move(pos["x"] - 20, pos["y"] - 20)
     page.mouse.move(pos["x"], pos["y"], steps=2)
     page.wait_for_function(
@@ -173,7 +178,7 @@ def measure(browser, path: Path) -> dict[str, float]:
     hover_ms = float(page.evaluate("performance.now()"))
     wall_hover = time.perf_counter() - t0
     box = page.evaluate(
-        f"""() => {{ const m = Bokeh.documents[0].get_model_by_name('map:{key}:pca');
+        f"""() => {{ const m = Bokeh.documents[0].get_model_by_name('map:{key}:{first}');
         const v = Bokeh.index.find_one(m);
         const b = v.canvas_view.el.getBoundingClientRect(), f = v.frame.bbox;
         return {{x: b.left + f.left + f.width * 0.4, y: b.top + f.top + f.height * 0.4,
@@ -204,10 +209,11 @@ def measure(browser, path: Path) -> dict[str, float]:
         f".textContent).find((m) => m.key === {key!r}).fields).length > 0"
     ):
         corner = page.evaluate(
-            f"""() => {{ const m = Bokeh.documents[0].get_model_by_name('map:{key}:umap')
-            || Bokeh.documents[0].get_model_by_name('map:{key}:pca');
-            const v = Bokeh.index.find_one(m), b = v.canvas_view.el.getBoundingClientRect();
-            const f = v.frame.bbox; return {{x: b.left + f.left + 6, y: b.top + f.top + 6}}; }}"""
+            f"""() => {{ const m = JSON.parse(document.getElementById('atlas-meta').textContent)
+              .find((x) => x.key === {key!r});
+            const method = Object.keys(m.fields)[0], f = m.fields[method], e = f.extent;
+            const dx = (e[1] - e[0]) / f.size / 2, dy = (e[3] - e[2]) / f.size / 2;
+            return latentAtlas.pageAt({key!r}, method, e[0] + dx, e[3] - dy); }}"""
         )
         page.mouse.move(corner["x"] + 4, corner["y"] + 4)
         t2 = time.perf_counter()

@@ -190,13 +190,22 @@ def test_changing_a_umap_parameter_reruns_only_umap_downstream(study):
         "plot_map",
         "local_quality",
         "plot_local",
+        "field_codes",
+        "decode_field",
         "model_metrics",
         "study_metrics",
         "report",
         "atlas",
         "all",
     }, jobs
-    for rule in ("project", "map_metrics", "plot_map", "local_quality", "plot_local"):
+    for rule in (
+        "project",
+        "map_metrics",
+        "plot_map",
+        "local_quality",
+        "plot_local",
+        "field_codes",
+    ):
         assert {w for r, w in jobs if r == rule} == {
             "dataset=digits, model=ae32, method=umap",
             "dataset=digits, model=vae, method=umap",

@@ -246,3 +246,13 @@ def test_a_sweep_adds_only_the_jobs_of_its_maps_not_the_uses_of_its_grid_points(
     assert by_grid == {"train", "encode", "neighbors", "project", "map_metrics"}
     study = {rule for rule, fill in jobs if fill.get("model") == "ae"}
     assert {"use_inputs", "train_holdout", "use_metrics", "plot_model"} <= study
+
+
+def test_every_map_of_a_trained_model_gets_a_decoded_field_and_a_vectors_dataset_none():
+    cfg = config(study={"datasets": ["digits"], "models": ["ae"], "methods": ["pca", "umap"]})
+    jobs = planning.Plan(cfg).study_jobs()
+    fields = {(rule, fill["method"]) for rule, fill in jobs if "field" in rule}
+    assert fields == {(r, m) for r in ("field_codes", "decode_field") for m in ("pca", "umap")}
+    assert not planning.Plan(cfg).has_field("none")  # a vectors dataset's codes: no decoder
+    off = config(study=cfg["study"], atlas={"field_grid": 0})
+    assert not [rule for rule, _ in planning.Plan(off).study_jobs() if "field" in rule]

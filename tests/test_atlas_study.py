@@ -1,0 +1,135 @@
+"""A study's own atlas, driven in headless Chromium: pin a point and find its code-space
+neighbours lit in every map with the per-map count, switch to each colour layer, hover empty
+space in each map for the decoded image, and link a selection between two models.
+
+Runs on the tiny digits study (two models); ``LATENT_ATLAS_ATLAS=results/report/atlas.html``
+runs it on another study's atlas, e.g. the default MNIST study's (one model: no linking).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def atlas_path(request) -> Path:
+    given = os.environ.get("LATENT_ATLAS_ATLAS")
+    if given:
+        return Path(given).resolve()
+    return request.getfixturevalue("tiny_study") / "results/report/atlas.html"
+
+
+@pytest.fixture(scope="module")
+def page(atlas_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=["--headless", "--no-sandbox", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 1800, "height": 1000})
+        page.errors, page.requests = [], []
+        page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        page.on("request", lambda r: page.requests.append(r.url))
+        page.goto(atlas_path.as_uri(), wait_until="load")
+        page.wait_for_function("document.documentElement.dataset.atlasReady", timeout=60_000)
+        yield page
+        browser.close()
+
+
+def _meta(atlas_path: Path) -> list[dict]:
+    html = atlas_path.read_text()
+    return json.loads(re.search(r'(?s)id="atlas-meta">(.*?)</script>', html).group(1))
+
+
+def test_pin_lights_code_neighbours_in_every_map_with_counts(page, atlas_path):
+    m = _meta(atlas_path)[0]
+    key = m["key"]
+    row = 7
+    page.evaluate(f"latentAtlas.pin({key!r}, {row})")
+    page.wait_for_function(f"document.documentElement.dataset.pinned == '{key}:{row}:10'")
+    code = page.evaluate(f"latentAtlas.codeNeighbors({key!r}, {row}, 10)")
+    assert len(code) == 10 and row not in code
+    for method in m["methods"]:
+        n = page.evaluate(f"latentAtlas.model('pin:{key}').data['{method}_x'].length")
+        assert n == 11, method
+    counts = page.inner_text("#pin-maps").strip().splitlines()
+    kept = page.evaluate(f"latentAtlas.kept({key!r}, {row}, 10)")
+    assert [c.split("\t")[1] for c in counts] == [f"{kept[x]} of 10" for x in m["methods"]]
+    page.click("#unpin")
+
+
+def test_every_colour_layer_recolours_every_map(page, atlas_path):
+    m = _meta(atlas_path)[0]
+    key = m["key"]
+    options = page.eval_on_selector_all("#color-by option", "os => os.map((o) => o.value)")
+    assert options[:2] == ["class", "error"]
+    assert {"trustworthiness", "continuity"} <= set(options)
+    for layer in options:
+        page.select_option("#color-by", layer)
+        page.wait_for_function(f"document.documentElement.dataset.colorBy == '{key}:{layer}'")
+        for method in m["methods"]:
+            field = page.evaluate(
+                f"latentAtlas.model('points:{key}:{method}').glyph.fill_color.field"
+            )
+            want = {"class": "label", "error": "error"}.get(layer, f"{method}__{layer}")
+            assert field == want
+    page.select_option("#color-by", "class")
+
+
+def test_hovering_empty_space_in_each_map_shows_a_decoded_image(page, atlas_path):
+    m = _meta(atlas_path)[0]
+    key = m["key"]
+    assert set(m["fields"]) == set(m["methods"])
+    for method in m["methods"]:
+        f = m["fields"][method]
+        x0, x1, y0, y1 = f["extent"]
+        x, y = x0 + (x1 - x0) * 0.5 / f["size"], y1 - (y1 - y0) * 0.5 / f["size"]  # a corner
+        pos = page.evaluate(f"latentAtlas.pageAt({key!r}, {method!r}, {x}, {y})")
+        page.mouse.move(pos["x"] + 12, pos["y"] + 12)
+        page.mouse.move(pos["x"], pos["y"], steps=3)
+        page.wait_for_function(
+            f"document.getElementById('field-img').dataset.cell == '{key}:{method}:0:0'"
+        )
+        assert page.evaluate("document.getElementById('field-img').dataset.empty") == "true"
+        pixels = np.array(
+            page.evaluate(
+                "Array.from(document.getElementById('field-img').getContext('2d')"
+                ".getImageData(0, 0, 112, 112).data)"
+            )
+        )
+        assert pixels[3::4].min() == 255 and pixels[0::4].std() > 0, method  # an image drawn
+
+
+def test_a_selection_is_linked_to_a_second_model_by_point_index(page, atlas_path):
+    metas = _meta(atlas_path)
+    if len(metas) < 2:
+        pytest.skip("a one-model atlas: nothing to link")
+    a, b = metas[0]["key"], metas[1]["key"]
+    page.select_option("#compare", b)
+    page.wait_for_function(f"document.documentElement.dataset.compare == '{b}'")
+    page.evaluate(f"latentAtlas.model('points:{a}').selected.indices = [0, 5, 9]")
+    page.wait_for_function("document.getElementById('sel-count').textContent == '3'")
+    same = page.evaluate(
+        f"""() => {{ const da = latentAtlas.model('points:{a}').data;
+        const db = latentAtlas.model('points:{b}').data;
+        const key = (d, i) => d.split[i] + ':' + d.index[i];
+        return [[0, 5, 9].map((i) => key(da, i)).sort(),
+                latentAtlas.selection({b!r}).map((i) => key(db, i)).sort()]; }}"""
+    )
+    assert same[0] == same[1]
+    assert page.errors == []
+    assert all(u.startswith(("file://", "data:")) for u in page.requests), page.requests
