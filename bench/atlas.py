@@ -26,7 +26,9 @@ five-model study puts in the page) and a 300,000-row vectors table (a seeded 10-
 Gaussian mixture in 8-D; maps: PCA and two seeded random linear projections; exact kNN graph).
 
     .venv/bin/python bench/atlas.py [--atlas PATH] [--study default|five-models|vectors]
-                                    [--runs 3] [--chromium PATH]
+                                    [--runs 3] [--chromium PATH] [--markdown PATH]
+
+`--markdown PATH` also writes the results between the file's `bench:atlas-STUDY` markers.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ import shutil
 import statistics
 import time
 from pathlib import Path
+
+import _markdown
 
 SIZE_BUDGET_MB = 25.0
 TIME_BUDGET_S = 3.0
@@ -254,7 +258,18 @@ def main() -> None:
     ap.add_argument("--study", choices=["default", "five-models", "vectors"], default="default")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--chromium", default=shutil.which("chromium") or "chromium")
+    ap.add_argument(
+        "--markdown",
+        metavar="PATH",
+        help="also write the results between the bench:atlas-STUDY markers of this markdown file",
+    )
     args = ap.parse_args()
+    block_name = f"atlas-{args.study}"
+    if args.markdown:
+        try:  # a usage error before the benchmark starts
+            _markdown.check_markers(args.markdown, block_name)
+        except _markdown.MarkerError as err:
+            ap.error(str(err))
     size_budget, time_budget = SIZE_BUDGET_MB, TIME_BUDGET_S
     if args.study != "default":
         import tempfile
@@ -303,6 +318,54 @@ def main() -> None:
         f"budget {LAYER_BUDGET_S:.0f} s -> {med['layer_s'] / LAYER_BUDGET_S:.2f} of budget"
     )
     print(f"decoded field under the cursor (hover empty space): median {med['field_s']:.3f} s")
+    if args.markdown:
+        keys = [m["key"] for m in points]
+        budgets = (size_budget, time_budget)
+        body = markdown_body(args.study, keys, size, runs, med, budgets)
+        title = f"Atlas budgets: {args.study} study"
+        _markdown.write_block(args.markdown, block_name, _markdown.block(title, body))
+
+
+def markdown_body(
+    study: str,
+    keys: list[str],
+    size: dict[str, float],
+    runs: list[dict],
+    med: dict,
+    budgets: tuple[float, float] = (SIZE_BUDGET_MB, TIME_BUDGET_S),
+) -> list[str]:
+    """The printed results as markdown: each budget, its median and every run's value."""
+
+    def row(label: str, name: str, digits: int, budget: float | None = None) -> list[str]:
+        value = med[name]
+        each = ", ".join(f"{r[name]:.{digits}f}" for r in runs)
+        share = f"{value / budget:.2f}" if budget else "—"
+        return [label, f"{value:.{digits}f}", each, f"{budget:g}" if budget else "—", share]
+
+    total = size["total"]
+    selected = int(med["selected"])
+    rows = [
+        [
+            "file size (MB)",
+            f"{total:.1f}",
+            "—",
+            f"{budgets[0]:g}",
+            f"{total / budgets[0]:.2f}",
+        ],
+        row("ready: every map drawn (s)", "ready_s", 2, budgets[1]),
+        row("first hover: image and class shown (s)", "first_hover_s", 2, budgets[1]),
+        row("pin a point: neighbours lit in every map (s)", "pin_s", 3, PIN_BUDGET_S),
+        row("switch the colour layer: every map redrawn (s)", "layer_s", 3, LAYER_BUDGET_S),
+        row(f"box selection of {selected} points: panel updated (s)", "selection_s", 2),
+        row("decoded field under the cursor: image drawn (s)", "field_s", 3),
+    ]
+    header = ["measure", "median>", f"each of {len(runs)} runs", "budget>", "share of budget>"]
+    return [
+        f"The {study} study's atlas ({', '.join(keys)}), opened from disk in headless Chromium.",
+        _markdown.table(header, rows),
+        f"File: {total:.1f} MB = sprite sheets {size['sprite_sheets']:.1f} + Bokeh's JavaScript "
+        f"{size['bokeh_js']:.1f} + points and page {size['rest']:.1f}.",
+    ]
 
 
 if __name__ == "__main__":

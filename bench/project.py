@@ -15,7 +15,7 @@ the parameters of config.yaml: fit and placement seconds and the process's peak 
 seconds of PCA, t-SNE and UMAP (kNN graph share included) at growing sizes.
 
     .venv/bin/python bench/project.py [--latent PATH] [--parts seed methods scaling]
-        [--methods pca tsne ...] [--sizes 5000 10000 20000 40000 70000]
+        [--methods pca tsne ...] [--sizes 5000 10000 20000 40000 70000] [--markdown PATH]
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import _markdown
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 THREADS = os.cpu_count() or 1
@@ -185,6 +187,7 @@ def main() -> None:
     ap.add_argument("--child", choices=["seed", "ours", "scale", "method"], help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--method", help=argparse.SUPPRESS)
+    _markdown.add_argument(ap, "project")
     args = ap.parse_args()
     if args.child == "method":
         print(json.dumps(one_method(args.latent, args.method)))
@@ -199,16 +202,70 @@ def main() -> None:
         print(json.dumps(ours_side(args.latent, n=args.n, with_metrics=False)))
         return
 
-    print(f"codes: {args.latent}; {THREADS} CPUs; each side in a fresh process", flush=True)
+    setup = f"codes: {args.latent}; {THREADS} CPUs; each side in a fresh process"
+    print(setup, flush=True)
+    results: dict = {}
     if "seed" in args.parts:
-        seed_vs_ours(args.latent)
+        results["seed"] = seed_vs_ours(args.latent)
     if "methods" in args.parts:
-        every_method(args.latent, args.methods)
+        results["methods"] = every_method(args.latent, args.methods)
     if "scaling" in args.parts:
-        scaling(args.latent, args.sizes)
+        results["scaling"] = scaling(args.latent, args.sizes)
+    if args.markdown:
+        body = markdown_body(setup, results)
+        _markdown.write_block(args.markdown, "project", _markdown.block("Projection speed", body))
 
 
-def seed_vs_ours(latent: str) -> None:
+def markdown_body(setup: str, results: dict) -> list[str]:
+    """The printed results as markdown, one table per part that ran."""
+    parts = [f"{setup[0].upper()}{setup[1:]}."]
+    if "seed" in results:
+        seed, ours, n = results["seed"]
+        seed_total, ours_total = sum(seed.values()), sum(ours.values())
+        rows = [["seed", k, f"{v:.1f}"] for k, v in seed.items()]
+        rows.append(["seed", "**total** (6,000 t-SNE points, no metrics)", f"{seed_total:.1f}"])
+        rows += [["ours", k, f"{v:.1f}"] for k, v in ours.items()]
+        rows.append(
+            ["ours", f"**total** ({n:,} points in every map, metrics)", f"{ours_total:.1f}"]
+        )
+        parts += [
+            "Seed tutorial's projection code against ours (each side in a fresh process):",
+            _markdown.table(["side", "stage", "seconds>"], rows),
+            f"Seed / ours: **{seed_total / ours_total:.2f}x** (ours maps {n / 6000:.1f}x more "
+            "points with t-SNE).",
+        ]
+    if "methods" in results:
+        header = ["method", "threads>", "graph k>", "graph s>", "fit s>", "place s>", "peak MB>"]
+        rows = [
+            [
+                name,
+                r["threads"],
+                r["graph_k"],
+                f"{r['graph_seconds']:.1f}",
+                f"{r['fit_seconds']:.1f}",
+                f"{r['transform_seconds']:.1f}",
+                f"{r['peak_rss_mb']:.0f}",
+                "fitted in with train" if r["fitted_together"] else "placed",
+            ]
+            for name, r in results["methods"]
+        ]
+        parts += [
+            "Every registered method with config.yaml's parameters, one fresh process each:",
+            _markdown.table([*header, "test points"], rows),
+        ]
+    if "scaling" in results:
+        rows = [
+            [f"{t['points']:,}", *(f"{t[m]:.1f}" for m in ("knn graph", "pca", "tsne", "umap"))]
+            for t in results["scaling"]
+        ]
+        parts += [
+            "Seconds per method at growing sizes (ours; the kNN graph separately):",
+            _markdown.table(["points>", "knn graph>", "pca>", "tsne>", "umap>"], rows),
+        ]
+    return parts
+
+
+def seed_vs_ours(latent: str) -> tuple[dict, dict, int]:
     seed = run_child(["--latent", latent, "--child", "seed"])
     for k, v in seed.items():
         print(f"  seed {k:28s} {v:8.1f} s")
@@ -225,9 +282,10 @@ def seed_vs_ours(latent: str) -> None:
         f"(ours maps {n / 6000:.1f}x more points with t-SNE)",
         flush=True,
     )
+    return seed, ours, n
 
 
-def every_method(latent: str, names: list[str] | None) -> None:
+def every_method(latent: str, names: list[str] | None) -> list[tuple[str, dict]]:
     from latent_atlas import methods
 
     print("\nevery registered method, config.yaml's parameters, one fresh process each:")
@@ -235,23 +293,29 @@ def every_method(latent: str, names: list[str] | None) -> None:
         f"{'method':>16} {'threads':>7} {'graph k':>7} {'graph s':>8} {'fit s':>8} "
         f"{'place s':>8} {'peak MB':>8}  test points"
     )
+    rows = []
     for name in names or methods.names():
         r = run_child(["--latent", latent, "--child", "method", "--method", name])
+        rows.append((name, r))
         how = "fitted in with train" if r["fitted_together"] else "placed"
         print(
             f"{name:>16} {r['threads']:7d} {r['graph_k']:7d} {r['graph_seconds']:8.1f} "
             f"{r['fit_seconds']:8.1f} {r['transform_seconds']:8.1f} {r['peak_rss_mb']:8.0f}  {how}",
             flush=True,
         )
+    return rows
 
 
-def scaling(latent: str, sizes: list[int]) -> None:
+def scaling(latent: str, sizes: list[int]) -> list[dict]:
     print("\nscaling (ours, seconds per method incl. nothing else; kNN graph separately):")
     print(f"{'points':>8} {'knn graph':>10} {'pca':>8} {'tsne':>8} {'umap':>8}")
+    rows = []
     for size in sizes:
         t = run_child(["--latent", latent, "--child", "scale", "--n", str(size)])
+        rows.append(t)
         row = f"{t['points']:8d} {t['knn graph']:10.1f}"
         print(row + "".join(f" {t[m]:8.1f}" for m in ("pca", "tsne", "umap")), flush=True)
+    return rows
 
 
 if __name__ == "__main__":

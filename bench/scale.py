@@ -9,7 +9,7 @@ and numba compilation excluded: each process first runs its step on 3,000 points
 and the exponents b of seconds ~ n^b and RSS ~ n^b fitted on log-log (least squares); then
 what --extrapolate points would cost by that fit.
 
-    nice -n 10 .venv/bin/python bench/scale.py [--sizes 70000 140000 280000]
+    nice -n 10 .venv/bin/python bench/scale.py [--sizes 70000 140000 280000] [--markdown PATH]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import _markdown
 import numpy as np
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
@@ -41,6 +42,7 @@ PARAMS = {
 }
 WARMUP = 3000
 K = 91  # 3 x perplexity + self, as the study's neighbors rule
+HEADING = "Projection stage at growing sizes"
 
 
 def codes(n: int, dim: int = 32, seed: int = 0) -> dict[str, np.ndarray]:
@@ -142,16 +144,17 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--extrapolate", type=int, default=1_000_000)
     ap.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
+    _markdown.add_argument(ap, "scale")
     args = ap.parse_args()
     if args.worker:
         step, n, folder, exact_max, threads = args.worker
         worker(step, int(n), Path(folder), int(exact_max), int(threads))
         return
-    print(
+    start = (
         f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
-        f"on {os.cpu_count()} cores; threads={args.threads}",
-        flush=True,
+        f"on {os.cpu_count()} cores; threads={args.threads}"
     )
+    print(start, flush=True)
     rows: dict[str, list[dict]] = {s: [] for s in STEPS}
     with tempfile.TemporaryDirectory(prefix="atlas-scale-") as tmp:
         for n in args.sizes:
@@ -171,21 +174,64 @@ def main() -> None:
                 )
     if len(args.sizes) < 2:
         print("\none size: no growth exponent to fit")
+        if args.markdown:
+            body = markdown_body(start, args.sizes, rows, [], args.extrapolate, "")
+            _markdown.write_block(args.markdown, "scale", _markdown.block(HEADING, body))
         return
     print(
         f"\ngrowth exponents over n = {', '.join(f'{n:,}' for n in args.sizes)} "
         f"(seconds ~ n^b, peak RSS ~ n^b) and a fit-based estimate at n = {args.extrapolate:,}:"
     )
+    growth = []
     for step in STEPS:
         secs = [r["seconds"] for r in rows[step]]
         mem = [r["rss_mb"] for r in rows[step]]
         bt, bm = exponent(args.sizes, secs), exponent(args.sizes, mem)
         scale = args.extrapolate / args.sizes[-1]
+        growth.append((step, bt, bm, secs[-1] * scale**bt, mem[-1] * scale**bm))
         print(
             f"{step:<10} time b={bt:5.2f}  memory b={bm:5.2f}   extrapolated: "
             f"{secs[-1] * scale**bt:7.0f} s, {mem[-1] * scale**bm:6.0f} MB"
         )
-    print(f"load at end: {os.getloadavg()[0]:.2f}")
+    end = f"load at end: {os.getloadavg()[0]:.2f}"
+    print(end)
+    if args.markdown:
+        body = markdown_body(start, args.sizes, rows, growth, args.extrapolate, end)
+        _markdown.write_block(args.markdown, "scale", _markdown.block(HEADING, body))
+
+
+def markdown_body(
+    start: str,
+    sizes: list[int],
+    rows: dict[str, list[dict]],
+    growth: list[tuple[str, float, float, float, float]],
+    extrapolate: int,
+    end: str,
+) -> list[str]:
+    """The printed results as markdown: every step at every size, then the fitted growth."""
+    steps = []
+    for i, n in enumerate(sizes):
+        for step in STEPS:
+            r = rows[step][i]
+            recall = ""
+            if step == "neighbors":
+                how = "approximate" if r["approximate"] else "exact"
+                recall = f"{r['train_recall']:.4f} / {r['test_recall']:.4f} ({how})"
+            times = [f"{r['seconds']:.1f}", f"{r['wall']:.1f}", f"{r['rss_mb']:.0f}"]
+            steps.append([f"{n:,}", step, *times, recall])
+    header = ["points>", "step", "compute s>", "wall s>", "peak MB>", "graph recall train / test"]
+    parts = [f"{start}.", _markdown.table(header, steps)]
+    if not growth:
+        return [*parts, "One size: no growth exponent to fit."]
+    at = f"{extrapolate:,}"
+    fitted = [[s, f"{bt:.2f}", f"{bm:.2f}", f"{t:.0f}", f"{m:.0f}"] for s, bt, bm, t, m in growth]
+    return [
+        *parts,
+        f"Growth exponents b (seconds ~ n^b, peak RSS ~ n^b; least squares on log-log over "
+        f"n = {', '.join(f'{n:,}' for n in sizes)}) and what the fit gives at n = {at}:",
+        _markdown.table(["step", "time b>", "memory b>", f"s at {at}>", f"MB at {at}>"], fitted),
+        f"{end[0].upper()}{end[1:]}.",
+    ]
 
 
 if __name__ == "__main__":

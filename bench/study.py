@@ -16,7 +16,7 @@ walls, both peak memories (largest process; for the workflow also the largest jo
 and the ratio of the walls.
 
     snakemake --cores 2 results/mnist/data.npz   # once: fetches and verifies the MNIST files
-    nice -n 10 .venv/bin/python bench/study.py [--cores 2]
+    nice -n 10 .venv/bin/python bench/study.py [--cores 2] [--markdown PATH]
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import _markdown
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
@@ -223,6 +225,7 @@ def main() -> None:
     ap.add_argument("--mnist", default="resources/mnist", help="the verified MNIST IDX files")
     ap.add_argument("--tutorial-child", help=argparse.SUPPRESS)
     ap.add_argument("--figures", help=argparse.SUPPRESS)
+    _markdown.add_argument(ap, "study")
     args = ap.parse_args()
     if args.tutorial_child:
         print(json.dumps(tutorial(args.tutorial_child, args.figures)), flush=True)
@@ -232,7 +235,8 @@ def main() -> None:
             f"{args.mnist} has no MNIST files: run `snakemake --cores 2 results/mnist/data.npz` "
             "first (it fetches and verifies them)"
         )
-    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
+    load_start = os.getloadavg()[0]
+    print(f"load average {load_start:.2f} on {os.cpu_count()} cores", flush=True)
     with tempfile.TemporaryDirectory(prefix="atlas-study-") as tmp:
         tmp = Path(tmp)
         env = {
@@ -290,6 +294,7 @@ def main() -> None:
             print(f"  {name:<38} {s:7.1f} s {rss:7.0f} MB")
         print("\n  timeline (s from the first job; # = running):")
         spans = timeline(log.read_text())
+        threads = job_threads(log.read_text())
         end = max((e for _, _, e in spans), default=1.0) or 1.0
         for name, start, stop in spans:
             bar = " " * int(40 * start / end) + "#" * max(1, int(40 * (stop - start) / end))
@@ -299,14 +304,70 @@ def main() -> None:
             f"  wall {wall_s:.1f} s, peak RSS {rss_s:.0f} MB "
             f"(largest job: {top[0]} {top[2]:.0f} MB)"
         )
-        work, floor = work_floor(jobs, args.cores, job_threads(log.read_text()))
+        work, floor = work_floor(jobs, args.cores, threads)
         print(
             f"  work: the jobs' seconds (times their threads) add up to {work:.1f} s, so "
             f"{args.cores} cores need at least {floor:.1f} s; the wall is {wall_s / floor:.2f}x "
             "that"
         )
     print(f"\nratio snakemake / tutorial wall: {wall_s / wall_t:.2f}")
-    print(f"load average at end {os.getloadavg()[0]:.2f}")
+    load_end = os.getloadavg()[0]
+    print(f"load average at end {load_end:.2f}")
+    if args.markdown:
+        tutorial_side = {"stages": stages, "wall": wall_t, "rss": rss_t}
+        workflow_side = {"jobs": jobs, "wall": wall_s, "rss": rss_s, "spans": spans}
+        body = markdown_body(
+            args.cores, tutorial_side, workflow_side, threads, (load_start, load_end)
+        )
+        heading = "Whole study: the seed tutorial against a bare snakemake"
+        _markdown.write_block(args.markdown, "study", _markdown.block(heading, body))
+
+
+def markdown_body(
+    cores: int, tutorial: dict, workflow: dict, threads: dict[str, int], load: tuple[float, float]
+) -> list[str]:
+    """The printed results as markdown: walls and peaks side by side, the tutorial's stages,
+    every job's seconds and max RSS, the work floor and (folded) the run's timeline."""
+    jobs = workflow["jobs"]
+    top = max(jobs, key=lambda r: r[2])
+    work, floor = work_floor(jobs, cores, threads)
+    ratio = workflow["wall"] / tutorial["wall"]
+    side = f"snakemake --cores {cores}, default study"
+    summary = _markdown.table(
+        ["", "tutorial script>", f"{side}>"],
+        [
+            ["wall (s)", f"{tutorial['wall']:.1f}", f"{workflow['wall']:.1f}"],
+            ["peak RSS, largest process (MB)", f"{tutorial['rss']:.0f}", f"{workflow['rss']:.0f}"],
+        ],
+    )
+    stages = _markdown.table(
+        ["tutorial stage", "seconds>"], [[k, f"{v:.1f}"] for k, v in tutorial["stages"].items()]
+    )
+    by_job = _markdown.table(
+        ["job (benchmarks/*.tsv)", "threads>", "seconds>", "max RSS MB>"],
+        [
+            [name, threads.get(name, 1), f"{sec:.1f}", f"{rss:.0f}"]
+            for name, sec, rss in sorted(jobs, key=lambda r: -r[1])
+        ],
+    )
+    spans = _markdown.table(
+        ["job", "start s>", "end s>"],
+        [[name, f"{start:.0f}", f"{stop:.0f}"] for name, start, stop in workflow["spans"]],
+    )
+    return [
+        f"Load average {load[0]:.2f} at the start and {load[1]:.2f} at the end, "
+        f"{os.cpu_count()} cores; each side from a cold numba cache.",
+        summary,
+        f"Wall, snakemake / tutorial: **{ratio:.2f}x**.",
+        stages,
+        f"The workflow's {len(jobs)} jobs, longest first (largest: {top[0]}, {top[2]:.0f} MB):",
+        by_job,
+        f"Work: the jobs' seconds (times their threads) add up to {work:.1f} s, so {cores} "
+        f"cores need at least {floor:.1f} s; the wall is {workflow['wall'] / floor:.2f}x that.",
+        "<details><summary>timeline (s from the first job)</summary>",
+        spans,
+        "</details>",
+    ]
 
 
 if __name__ == "__main__":

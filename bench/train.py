@@ -5,7 +5,7 @@ with `snakemake results/mnist/data.npz`), with the same model, optimiser, loss, 
 size. Prints seconds per epoch (total wall time / epochs, compilation included), the ratio and
 both final val_losses.
 
-    .venv/bin/python bench/train.py [--epochs 50] [--data results/mnist/data.npz]
+    .venv/bin/python bench/train.py [--epochs 50] [--data results/mnist/data.npz] [--markdown PATH]
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import _markdown
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
@@ -74,6 +76,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=50)
     ap.add_argument("--data", default="results/mnist/data.npz")
+    _markdown.add_argument(ap, "train")
     args = ap.parse_args()
 
     import tensorflow as tf
@@ -81,9 +84,12 @@ def main() -> None:
 
     data = load_data(args.data)
     gpus = tf.config.list_physical_devices("GPU")
-    print(f"TensorFlow {tf.__version__}; {os.cpu_count()} CPUs; GPU: {gpus or 'none'}")
-    print(f"data {args.data}: train {data['x_train'].shape}, test {data['x_test'].shape}")
-    print(f"epochs {args.epochs}, batch 256, Adam(1e-3), binary cross-entropy", flush=True)
+    setup = [
+        f"TensorFlow {tf.__version__}; {os.cpu_count()} CPUs; GPU: {gpus or 'none'}",
+        f"data {args.data}: train {data['x_train'].shape}, test {data['x_test'].shape}",
+        f"epochs {args.epochs}, batch 256, Adam(1e-3), binary cross-entropy",
+    ]
+    print("\n".join(setup), flush=True)
 
     seed_s, seed_val = seed_fit(data["x_train"], data["x_test"], args.epochs)
     print(f"seed  Model.fit : {seed_s / args.epochs:7.3f} s/epoch  final val_loss {seed_val:.5f}")
@@ -95,6 +101,27 @@ def main() -> None:
     ratio = seed_s / ours_s
     rel = (ours_val - seed_val) / seed_val
     print(f"ratio (seed / ours): {ratio:.2f}x; val_loss difference {rel:+.2%}")
+    if args.markdown:
+        body = markdown_body(setup, args.epochs, (seed_s, seed_val), (ours_s, ours_val, steady))
+        _markdown.write_block(args.markdown, "train", _markdown.block("Training speed", body))
+
+
+def markdown_body(
+    setup: list[str], epochs: int, seed: tuple[float, float], ours: tuple[float, float, float]
+) -> list[str]:
+    """The printed results as markdown: seconds per epoch and final val_loss of both sides."""
+    (seed_s, seed_val), (ours_s, ours_val, steady) = seed, ours
+    rows = [
+        ["seed tutorial's `Model.fit`", f"{seed_s / epochs:.3f}", "—", f"{seed_val:.5f}"],
+        ["latent-atlas' trainer", f"{ours_s / epochs:.3f}", f"{steady:.3f}", f"{ours_val:.5f}"],
+    ]
+    header = ["trainer", "s/epoch (wall / epochs)>", "s/epoch (steady)>", "final val_loss>"]
+    return [
+        "; ".join(setup) + ".",
+        _markdown.table(header, rows),
+        f"Wall, seed / ours: **{seed_s / ours_s:.2f}x**; final val_loss, ours against the "
+        f"seed's: {(ours_val - seed_val) / seed_val:+.2%}.",
+    ]
 
 
 if __name__ == "__main__":
