@@ -1,0 +1,81 @@
+"""Refresh docs/performance.md: every benchmark in turn, each writing its own section.
+
+Each benchmark runs with the arguments its docs give (its defaults; bench/atlas.py with
+--runs 5, as the README's atlas budgets are measured; study and scale under `nice -n 10`)
+plus --markdown docs/performance.md, one after another so that none slows another down. A
+benchmark that fails leaves its section as it was; the others still run, and the exit status
+is 1. The benchmarks read what the default study builds (a bare `snakemake`); bench/atlas.py
+also needs Chromium.
+
+    .venv/bin/python bench/refresh_docs.py [--only study train ...] [--dry-run]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import _markdown
+
+REPO = Path(__file__).resolve().parents[1]
+NICE = ("nice", "-n", "10")
+# name (the script's stem, its markers' name) -> (prefix, arguments): docs/performance.md order
+BENCHES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "study": (NICE, ()),
+    "train": ((), ()),
+    "project": ((), ()),
+    "atlas": ((), ("--runs", "5")),
+    "scale": (NICE, ()),
+}
+
+
+def _python() -> str:
+    """This interpreter as the docs spell it (``.venv/bin/python`` when run from the venv)."""
+    exe = Path(sys.executable)
+    return exe.relative_to(REPO).as_posix() if exe.is_relative_to(REPO) else str(exe)
+
+
+def commands(names: list[str], markdown: str) -> list[list[str]]:
+    """The command line of each named benchmark, to run from the repository root."""
+    out = []
+    for name in names:
+        prefix, args = BENCHES[name]
+        out.append([*prefix, _python(), f"bench/{name}.py", *args, "--markdown", markdown])
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--only", nargs="+", choices=list(BENCHES), metavar="NAME", help="these only")
+    ap.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    ap.add_argument("--markdown", default="docs/performance.md", metavar="PATH")
+    args = ap.parse_args()
+    names = [n for n in BENCHES if n in (args.only or BENCHES)]
+    path = Path(args.markdown).resolve()
+    shown = path.relative_to(REPO).as_posix() if path.is_relative_to(REPO) else str(path)
+    todo = commands(names, shown)
+    if args.dry_run:
+        print("\n".join(shlex.join(cmd) for cmd in todo))
+        return
+    try:  # every section's markers before the first benchmark, not after an hour
+        for name in names:
+            _markdown.check_markers(path, name)
+    except _markdown.MarkerError as err:
+        raise SystemExit(str(err)) from None
+    failed = []
+    for name, cmd in zip(names, todo, strict=True):
+        print(f"\n$ {shlex.join(cmd)}", flush=True)
+        if subprocess.run(cmd, cwd=REPO).returncode != 0:
+            failed.append(name)
+    if failed:
+        raise SystemExit(f"failed (their sections left as they were): {', '.join(failed)}")
+    print(f"\n{shown}: {', '.join(names)} refreshed")
+
+
+if __name__ == "__main__":
+    main()
