@@ -27,9 +27,26 @@ BENCHES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "study": (NICE, ()),
     "train": ((), ()),
     "project": ((), ()),
-    "atlas": ((), ("--runs", "5")),
+    "atlas-default": ((), ("--runs", "5")),
+    "atlas-five-models": ((), ("--study", "five-models", "--runs", "3")),
+    "atlas-vectors": ((), ("--study", "vectors", "--runs", "3")),
     "scale": (NICE, ()),
 }
+
+
+def script(name: str) -> str:
+    """The bench script of a section: ``atlas-vectors`` -> ``atlas``."""
+    return name.split("-", 1)[0]
+
+
+def copies(name: str, main: Path) -> list[Path]:
+    """Other pages under docs/ that show the same section (docs/atlas.md: the atlas's)."""
+    start, _ = _markdown.markers(name)
+    return [
+        p
+        for p in sorted((REPO / "docs").glob("*.md"))
+        if p.resolve() != main and start in p.read_text(encoding="utf-8")
+    ]
 
 
 def _python() -> str:
@@ -43,7 +60,7 @@ def commands(names: list[str], markdown: str) -> list[list[str]]:
     out = []
     for name in names:
         prefix, args = BENCHES[name]
-        out.append([*prefix, _python(), f"bench/{name}.py", *args, "--markdown", markdown])
+        out.append([*prefix, _python(), f"bench/{script(name)}.py", *args, "--markdown", markdown])
     return out
 
 
@@ -72,6 +89,12 @@ def main() -> None:
         print(f"\n$ {shlex.join(cmd)}", flush=True)
         if subprocess.run(cmd, cwd=REPO).returncode != 0:
             failed.append(name)
+            continue
+        text = path.read_text(encoding="utf-8")
+        start, end = _markdown.markers(name)
+        block = text[text.index(start) + len(start) : text.index(end)]
+        for other in copies(name, path):
+            _markdown.write_block(other, name, block.strip("\n") + "\n")
     if failed:
         raise SystemExit(f"failed (their sections left as they were): {', '.join(failed)}")
     print(f"\n{shown}: {', '.join(names)} refreshed")

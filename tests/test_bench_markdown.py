@@ -19,7 +19,18 @@ BENCH = REPO / "bench"
 sys.path.insert(0, str(BENCH))
 import _markdown  # noqa: E402
 
-NAMES = ("study", "train", "project", "atlas", "scale")
+NAMES = ("study", "train", "project", "atlas", "scale")  # the bench scripts
+# their sections of docs/performance.md, in its order (atlas.py: one per --study)
+SECTIONS = (
+    "study",
+    "train",
+    "project",
+    "atlas-default",
+    "atlas-five-models",
+    "atlas-vectors",
+    "scale",
+)
+MARKER = {"atlas": "atlas-default"}  # a script's default section, when not its own name
 DOC = REPO / "docs" / "performance.md"
 
 
@@ -138,15 +149,18 @@ def test_every_bench_script_takes_markdown(name: str, tmp_path: Path):
         [sys.executable, script, "--markdown", str(doc)], capture_output=True, text=True, env=env
     )
     assert bad.returncode == 2, bad.stderr
-    assert f"<!-- bench:{name}:start -->" in bad.stderr and str(doc) in bad.stderr
+    marker = MARKER.get(name, name)
+    assert f"<!-- bench:{marker}:start -->" in bad.stderr and str(doc) in bad.stderr
 
 
 def test_refresh_docs_dry_run_lists_every_benchmark():
     script = [sys.executable, str(BENCH / "refresh_docs.py"), "--dry-run"]
     out = subprocess.run(script, capture_output=True, text=True, check=True).stdout.splitlines()
-    assert [re.search(r"bench/(\w+)\.py", line).group(1) for line in out] == list(NAMES)
+    scripts = [re.search(r"bench/(\w+)\.py", line).group(1) for line in out]
+    assert scripts == [s.split("-")[0] for s in SECTIONS]
     assert all(line.endswith("--markdown docs/performance.md") for line in out)
     assert "nice -n 10 " in out[0] and "bench/atlas.py --runs 5 " in out[3]
+    assert "bench/atlas.py --study vectors " in out[5]
     only = subprocess.run([*script, "--only", "scale", "train"], capture_output=True, text=True)
     picked = [re.search(r"bench/(\w+)\.py", line).group(1) for line in only.stdout.splitlines()]
     assert picked == ["train", "scale"]  # the page's order, whatever the order asked
@@ -157,10 +171,12 @@ def test_performance_page_names_the_refresh_command_and_has_every_section():
     opening = " ".join(text.split("\n## ", 1)[0].split())
     assert "against the seed tutorial, and how does it scale?" in opening
     assert ".venv/bin/python bench/refresh_docs.py" in opening
-    for name in NAMES:
+    for name in SECTIONS:
         _markdown.check_markers(DOC, name)
     refresh = bench("refresh_docs")
-    assert list(refresh.BENCHES) == list(NAMES)
+    assert list(refresh.BENCHES) == list(SECTIONS)
+    # docs/atlas.md shows the atlas's sections too: the refresh copies them there
+    assert [p.name for p in refresh.copies("atlas-vectors", DOC.resolve())] == ["atlas.md"]
 
 
 def _fill(tmp_path: Path, name: str, body: list[str]) -> str:
@@ -199,12 +215,11 @@ def test_atlas_writes_its_budgets(tmp_path: Path):
         "selected": 7793,
         "pin_s": 0.15,
         "layer_s": 0.7,
+        "field_s": 0.02,
     }
     size = {"total": 22.9, "sprite_sheets": 15.9, "bokeh_js": 1.3, "rest": 5.7}
-    body = bench("atlas").markdown_body(
-        "results/report/atlas.html", ["mnist/ae32"], size, [run] * 3, run
-    )
-    rows = _rows(_fill(tmp_path, "atlas", body))
+    body = bench("atlas").markdown_body("default", ["mnist/ae32"], size, [run] * 3, run)
+    rows = _rows(_fill(tmp_path, "atlas-default", body))
     assert ["file size (MB)", "22.9", "—", "25", "0.92"] in rows
     assert [
         "pin a point: neighbours lit in every map (s)",
@@ -213,7 +228,12 @@ def test_atlas_writes_its_budgets(tmp_path: Path):
         "0.3",
         "0.50",
     ] in rows
-    assert rows[-1][0] == "box selection of 7793 points: panel updated (s)"
+    assert rows[-2][0] == "box selection of 7793 points: panel updated (s)"
+    assert rows[-1][:2] == ["decoded field under the cursor: image drawn (s)", "0.020"]
+    large = bench("atlas").markdown_body("vectors", ["m/none"], size, [run], run, (60.0, 6.0))
+    assert ["file size (MB)", "22.9", "—", "60", "0.38"] in _rows(
+        _fill(tmp_path, "atlas-vectors", large)
+    )
 
 
 def test_scale_writes_steps_and_growth(tmp_path: Path):
