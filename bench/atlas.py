@@ -338,6 +338,8 @@ def markdown_body(
 
     def row(label: str, name: str, digits: int, budget: float | None = None) -> list[str]:
         value = med[name]
+        if value != value:  # NaN: not measured (a vectors atlas: no colour layer, no decoder)
+            return [label, "not measured", "—", f"{budget:g}" if budget else "—", "—"]
         each = ", ".join(f"{r[name]:.{digits}f}" for r in runs)
         share = f"{value / budget:.2f}" if budget else "—"
         return [label, f"{value:.{digits}f}", each, f"{budget:g}" if budget else "—", share]
