@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -123,6 +124,22 @@ def copy_workflow(wd: Path) -> Path:
 def workflow_dir(tmp_path: Path) -> Path:
     """A scratch copy of the workflow (so tests never touch the checkout's results/)."""
     return copy_workflow(tmp_path / "wf")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright, offline (the atlas's browser tests)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=chromium,
+            args=["--headless", "--no-sandbox", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
 
 
 @pytest.fixture(scope="session")

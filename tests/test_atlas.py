@@ -6,7 +6,6 @@ import base64
 import io
 import json
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -133,21 +132,6 @@ def test_build_refuses_labels_beyond_class_names(tmp_path):
 
 
 # --- the page in a real browser --------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=chromium,
-            args=["--headless", "--no-sandbox", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -293,6 +277,15 @@ def _at(page, method: str, row: int) -> tuple[float, float]:
     return pos["x"], pos["y"]
 
 
+def _box(page, method: str, rows) -> None:
+    """Drag a box around these rows' points in one map of KEY."""
+    xs, ys = zip(*(_at(page, method, int(i)) for i in rows), strict=True)
+    page.mouse.move(min(xs) - 6, min(ys) - 6)
+    page.mouse.down()
+    page.mouse.move(max(xs) + 6, max(ys) + 6, steps=6)
+    page.mouse.up()
+
+
 def test_page_hover_select_hide_search_export(browser, built):
     path, files, _ = built
     page, errors, requests = _open(browser, path)
@@ -322,11 +315,7 @@ def test_page_hover_select_hide_search_export(browser, built):
 
     # Box-select class 0's cluster in the PCA map: exactly its points light up in t-SNE.
     cls0 = np.flatnonzero(files["labels"] == 0)
-    xs, ys = zip(*(_at(page, "pca", int(i)) for i in cls0), strict=True)
-    page.mouse.move(min(xs) - 6, min(ys) - 6)
-    page.mouse.down()
-    page.mouse.move(max(xs) + 6, max(ys) + 6, steps=6)
-    page.mouse.up()
+    _box(page, "pca", cls0)
     page.wait_for_function(f"document.getElementById('sel-count').textContent == '{len(cls0)}'")
     lit = page.evaluate(
         f"""() => {{ const r = Bokeh.documents[0].get_model_by_name('points:{KEY}:tsne');
@@ -567,11 +556,7 @@ def test_page_links_a_second_model_by_point_index(browser, built):
     reverse = _reverse(n)  # the second model's row of each point
     # a box around class 0 in the first model's PCA map selects those points in the second's
     cls0 = np.flatnonzero(files["labels"] == 0)
-    xs, ys = zip(*(_at(page, "pca", int(i)) for i in cls0), strict=True)
-    page.mouse.move(min(xs) - 6, min(ys) - 6)
-    page.mouse.down()
-    page.mouse.move(max(xs) + 6, max(ys) + 6, steps=6)
-    page.mouse.up()
+    _box(page, "pca", cls0)
     page.wait_for_function(f"document.getElementById('sel-count').textContent == '{len(cls0)}'")
     second = page.evaluate(f"latentAtlas.selection({SECOND!r})")
     assert second == sorted(reverse[i] for i in cls0)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -29,25 +28,16 @@ def atlas_path(request) -> Path:
 
 
 @pytest.fixture(scope="module")
-def page(atlas_path):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium,
-            args=["--headless", "--no-sandbox", "--disable-background-networking"],
-        )
-        page = browser.new_page(viewport={"width": 1800, "height": 1000})
-        page.errors, page.requests = [], []
-        page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.on("request", lambda r: page.requests.append(r.url))
-        page.goto(atlas_path.as_uri(), wait_until="load")
-        page.wait_for_function("document.documentElement.dataset.atlasReady", timeout=60_000)
-        yield page
-        browser.close()
+def page(browser, atlas_path):
+    page = browser.new_page(viewport={"width": 1800, "height": 1000})
+    page.errors, page.requests = [], []
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.goto(atlas_path.as_uri(), wait_until="load")
+    page.wait_for_function("document.documentElement.dataset.atlasReady", timeout=60_000)
+    yield page
+    page.close()
 
 
 def _meta(atlas_path: Path) -> list[dict]:

@@ -9,11 +9,24 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from ..errors import AtlasError
 from ._base import Method, Result, fit_and_place, half_cores
+
+
+def _umap(umap_learn: Any, params: Mapping, **extra: Any) -> Any:
+    """The UMAP of a map's parameters (the fit's and its inverse's: the same a, b and seed)."""
+    return umap_learn.UMAP(
+        n_components=2,
+        n_neighbors=int(params["n_neighbors"]),
+        min_dist=params["min_dist"],
+        metric="euclidean",
+        random_state=params["seed"] if params["deterministic"] else None,
+        **extra,
+    )
 
 
 def fit(
@@ -42,12 +55,9 @@ def fit(
                     raise AtlasError(f"UMAP asked for {k} neighbours of {query.shape[0]} points")
                 return test_ind[:, :k].copy(), test_dist[:, :k].copy()
 
-        model = umap_learn.UMAP(
-            n_components=2,
-            n_neighbors=k,
-            min_dist=params["min_dist"],
-            metric="euclidean",
-            random_state=params["seed"] if params["deterministic"] else None,
+        model = _umap(
+            umap_learn,
+            params,
             n_jobs=1 if params["deterministic"] else threads,
             precomputed_knn=(graph["train_ind"][:, :k], graph["train_dist"][:, :k], SharedIndex()),
         )
@@ -78,13 +88,7 @@ def inverse(
         from umap.umap_ import find_ab_params, smooth_knn_dist
 
         k = int(params["n_neighbors"])
-        model = umap_learn.UMAP(
-            n_components=2,
-            n_neighbors=k,
-            min_dist=params["min_dist"],
-            metric="euclidean",
-            random_state=params["seed"] if params["deterministic"] else None,
-        )
+        model = _umap(umap_learn, params)
         model._raw_data = np.ascontiguousarray(z_train, np.float32)
         model.embedding_ = np.ascontiguousarray(train_xy, np.float32)
         model._sparse_data = False
