@@ -21,8 +21,8 @@ import pandas as pd
 
 from .errors import AtlasError
 from .io import load_npz, save_npz
+from .methods._base import FIELD_NEIGHBORS, neighbour_codes
 
-FIELD_NEIGHBORS = 10  # map points averaged per cell by the neighbour-weighted inverse
 NEIGHBOUR_HOW = (
     "neighbour-weighted: the inverse-distance weighted mean of the codes of the "
     f"{FIELD_NEIGHBORS} nearest train points in the map"
@@ -49,21 +49,6 @@ def grid(xy: np.ndarray, size: int, pad: float = 0.02) -> tuple[np.ndarray, np.n
     gx, gy = np.meshgrid(cx, cy)
     centres = np.column_stack([gx.ravel(), gy.ravel()])
     return centres, np.array([lo[0], hi[0], lo[1], hi[1]])
-
-
-def neighbour_codes(
-    z_train: np.ndarray, train_xy: np.ndarray, points: np.ndarray, k: int = FIELD_NEIGHBORS
-) -> np.ndarray:
-    """Codes at map places for a method without an inverse: per place, the mean of the codes of
-    its ``k`` nearest train points in the map, weighted by 1 / distance (a place on a point
-    gets that point's code)."""
-    from sklearn.neighbors import NearestNeighbors
-
-    k = max(1, min(k, len(train_xy)))
-    dist, ind = NearestNeighbors(n_neighbors=k).fit(train_xy).kneighbors(points)
-    w = 1.0 / np.maximum(dist, 1e-12)
-    w /= w.sum(axis=1, keepdims=True)
-    return np.einsum("pk,pkd->pd", w, np.asarray(z_train, np.float64)[ind]).astype(np.float32)
 
 
 def train_rows(

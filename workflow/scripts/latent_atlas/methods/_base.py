@@ -72,3 +72,21 @@ def fit_and_place(
     test_xy = model.transform(z_test)  # type: ignore[attr-defined]
     timing = {"fit_seconds": t1 - t0, "transform_seconds": time.perf_counter() - t1}
     return np.asarray(train_xy), np.asarray(test_xy), timing
+
+
+FIELD_NEIGHBORS = 10  # map points averaged per cell by the neighbour-weighted inverse
+
+
+def neighbour_codes(
+    z_train: np.ndarray, train_xy: np.ndarray, points: np.ndarray, k: int = FIELD_NEIGHBORS
+) -> np.ndarray:
+    """Codes at map places for a method without an inverse: per place, the mean of the codes of
+    its ``k`` nearest train points in the map, weighted by 1 / distance (a place on a point
+    gets that point's code)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    k = max(1, min(k, len(train_xy)))
+    dist, ind = NearestNeighbors(n_neighbors=k).fit(train_xy).kneighbors(points)
+    w = 1.0 / np.maximum(dist, 1e-12)
+    w /= w.sum(axis=1, keepdims=True)
+    return np.einsum("pk,pkd->pd", w, np.asarray(z_train, np.float64)[ind]).astype(np.float32)

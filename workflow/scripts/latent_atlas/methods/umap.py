@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import AtlasError
-from ._base import Method, Result, fit_and_place, half_cores
+from ._base import Method, Result, fit_and_place, half_cores, neighbour_codes
 
 
 def _umap(umap_learn: Any, params: Mapping, **extra: Any) -> Any:
@@ -104,8 +104,6 @@ def inverse(
         # convex hull there is none and it silently uses the last triangle (measured on MNIST:
         # an "8" in every corner), so those places take the neighbour-weighted codes instead
         import scipy.spatial
-
-        from ..field import neighbour_codes
 
         places = np.asarray(places, np.float32)
         inside = scipy.spatial.Delaunay(model.embedding_).find_simplex(places) >= 0
