@@ -399,10 +399,8 @@ def build(
         if not files["maps"]:
             raise AtlasError(f"{key}: no maps to show (study.methods is empty?)")
         maps = {m: read_map(p)[0] for m, p in files["maps"].items()}
-        cols = points(
-            maps,
-            *reconstruction_errors(files["latent"], trained=files.get("history", "") is not None),
-        )
+        trained = files.get("history", "") is not None  # a vectors dataset's `none`: no model
+        cols = points(maps, *reconstruction_errors(files["latent"], trained=trained))
         layer_cols, layers = local_layers(files.get("local") or {}, len(cols["label"]))
         cols.update(layer_cols)
         names = [str(n) for n in data["class_names"]]
@@ -419,7 +417,6 @@ def build(
         grids, uris = decoded_fields(fields, (h, w, c))
         if uris:
             field_uris[key] = uris
-        trained = files.get("history", "") is not None
         note = files.get("field_note") or (
             "the decoded field needs a model: this dataset's codes are its own vectors, "
             "with no decoder to draw them"
