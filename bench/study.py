@@ -305,6 +305,7 @@ def main() -> None:
             f"(largest job: {top[0]} {top[2]:.0f} MB)"
         )
         work, floor = work_floor(jobs, args.cores, threads)
+        quality = quality_body(wd / "results" / "metrics.csv")  # before the run's folder goes
         print(
             f"  work: the jobs' seconds (times their threads) add up to {work:.1f} s, so "
             f"{args.cores} cores need at least {floor:.1f} s; the wall is {wall_s / floor:.2f}x "
@@ -319,6 +320,7 @@ def main() -> None:
         body = markdown_body(
             args.cores, tutorial_side, workflow_side, threads, (load_start, load_end)
         )
+        body += quality
         heading = "Whole study: the seed tutorial against a bare snakemake"
         _markdown.write_block(args.markdown, "study", _markdown.block(heading, body))
 
@@ -367,6 +369,47 @@ def markdown_body(
         "<details><summary>timeline (s from the first job)</summary>",
         spans,
         "</details>",
+    ]
+
+
+QUALITY = (
+    ("knn_acc_1", "1-NN"),
+    ("knn_acc_5", "5-NN"),
+    ("trustworthiness", "trustworthiness"),
+    ("continuity", "continuity"),
+    ("silhouette", "silhouette"),
+)
+LITERATURE = ("knn_acc_5", "trustworthiness", "silhouette")
+
+
+def quality_body(metrics_csv: Path) -> list[str]:
+    """The run's map quality (results/metrics.csv of its mnist/ae32 maps and the 32-D codes),
+    next to the literature's 2-D maps of the MNIST pixels: the same run as the walls above."""
+    import pandas as pd
+    from latent_atlas import literature
+
+    m = pd.read_csv(metrics_csv)
+    m = m[(m["dataset"] == "mnist") & (m["model"] == "ae32")]
+    value = {(r.method, r.metric): float(r.value) for r in m.itertuples()}
+    names = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP", "latent": "32-D codes (reference)"}
+    rows = []
+    for method, shown in names.items():
+        if not any(key[0] == method for key in value):
+            continue
+        ours = [value.get((method, k)) for k, _ in QUALITY]
+        lit = literature.MNIST_2D.get(method, {})
+        rows.append(
+            [shown]
+            + ["" if v is None else f"{v:.3f}" for v in ours]
+            + [" / ".join(f"{lit[k]:.3f}" for k in LITERATURE) if lit else ""]
+        )
+    header = ["map"] + [f"{name}>" for _, name in QUALITY] + ["literature 5-NN / T / silhouette"]
+    return [
+        "Map quality of the same run (`results/metrics.csv`, mnist/ae32): k-NN accuracy of a "
+        "classifier fitted on the map's train points and scored on its test points, "
+        "trustworthiness and continuity at k = 5, silhouette by true label; the literature "
+        f"column is {literature.CITATION}:",
+        _markdown.table(header, rows),
     ]
 
 

@@ -286,3 +286,47 @@ def test_study_writes_both_sides(tmp_path: Path):
     assert ["mnist/ae32/train", "2", "19.5", "1312"] in rows
     assert ["train[mnist,ae32]", "0", "20"] in rows
     assert "**0.63x**" in section and "add up to 42.4 s" in section
+
+
+def test_study_writes_the_runs_map_quality_next_to_the_literature(tmp_path: Path):
+    csv = tmp_path / "metrics.csv"
+    rows = ["dataset,model,method,metric,value"]
+    for method, base in (("pca", 0.3), ("tsne", 0.9), ("latent", 0.96)):
+        for i, metric in enumerate(("knn_acc_1", "knn_acc_5", "trustworthiness", "silhouette")):
+            if method != "latent" or metric.startswith("knn"):
+                rows.append(f"mnist,ae32,{method},{metric},{base + i / 100}")
+    rows.append("digits,ae32,umap,knn_acc_1,0.5")  # another dataset: not shown
+    csv.write_text("\n".join(rows) + "\n")
+    study = bench("study")
+    table = _rows(_fill(tmp_path, "study", study.quality_body(csv)))
+    assert table[0][:3] == ["map", "1-NN", "5-NN"]
+    assert ["PCA", "0.300", "0.310", "0.320", "", "0.330", "0.420 / 0.743 / 0.023"] in table
+    assert table[2][0] == "t-SNE" and table[2][-1] == "0.950 / 0.987 / 0.350"
+    assert table[3] == ["32-D codes (reference)", "0.960", "0.970", "", "", "", ""]
+    assert len(table) == 4  # no UMAP row: the run has no UMAP map
+
+
+README = REPO / "README.md"
+
+
+def _headline_cells() -> list[str]:
+    """The cells of the README's headline table, but its first column (what each row is)."""
+    section = README.read_text(encoding="utf-8").split("\n## Headline numbers\n", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    rows = _rows(section)
+    assert len(rows) >= 5, "the README's headline table is gone"
+    return [cell for row in rows[1:] for cell in row[1:]]
+
+
+def test_the_readmes_headline_numbers_are_the_benchmarks_own():
+    """Every number the README's headline table quotes appears in docs/performance.md, which
+    the benchmarks write: a number pasted by hand, or left behind by a refresh, fails here."""
+    page = DOC.read_text(encoding="utf-8")
+    numbers = [n for cell in _headline_cells() for n in re.findall(r"\d[\d,]*\.?\d*", cell)]
+    assert len(numbers) >= 8, numbers
+    for number in numbers:
+        number = number.rstrip(".")
+        assert re.search(rf"(?<![\d.,]){re.escape(number)}(?![\d,]|\.\d)", page), (
+            f"the README quotes {number}, which docs/performance.md does not hold: rerun "
+            "`.venv/bin/python bench/refresh_docs.py` and quote its numbers"
+        )
