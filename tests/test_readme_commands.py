@@ -84,7 +84,7 @@ def test_the_docs_show_the_commands_we_expect():
         assert any(needle in c for c in shown), needle
 
 
-# Inputs the README's "Your own data" examples point at, built small (tests/byod.py).
+# Inputs docs/data.md's "Your own data" examples point at, built small (tests/byod.py).
 USER_DATA = {
     "~/data/fashion-mnist": byod.make_idx_gz,
     "data/cifar10.npz": byod.make_rgb_npz,
@@ -93,9 +93,9 @@ USER_DATA = {
 }
 
 
-def _user_world(wd: Path, argv: list[str]) -> dict[str, str]:
+def _user_world(wd: Path, argv: list[str], source: Path) -> dict[str, str]:
     """Build what a command refers to: the example data sets (under a scratch HOME for `~`) and
-    a config file the README shows as a YAML block right after naming it."""
+    a config file its page (``source``) shows as a YAML block right after naming it."""
     home = wd / "home"
     for where, build in USER_DATA.items():
         path = home / where[2:] if where.startswith("~/") else wd / where
@@ -104,10 +104,10 @@ def _user_world(wd: Path, argv: list[str]) -> dict[str, str]:
     if "--configfile" in argv:
         name = argv[argv.index("--configfile") + 1]
         if not (wd / name).exists():
-            readme = (REPO / "README.md").read_text()
-            after = readme[readme.index(f"--configfile {name}") :]
+            page = source.read_text()
+            after = page[page.index(f"--configfile {name}") :]
             block = re.search(r"```yaml\n(.*?)```", after, flags=re.S)
-            assert block, f"README names {name} but shows no YAML block for it"
+            assert block, f"{source.name} names {name} but shows no YAML block for it"
             text = re.sub(r"\n\s*sha256: \{.*?\}.*", "", block.group(1))  # placeholder pin
             (wd / name).write_text(text)
     return {"HOME": str(home)}
@@ -122,7 +122,7 @@ def test_snakemake_command_plans(workflow_dir: Path, command: tuple[str, str]):
     argv = _argv(command[1])
     if "conda" in argv and shutil.which("conda") is None:
         pytest.skip("needs conda on PATH (--sdm conda)")
-    env = _user_world(workflow_dir, argv)
+    env = _user_world(workflow_dir, argv, REPO / command[0])
     proc = snakemake(workflow_dir, *argv, "-n", timeout=300, env=env, cores=None)
     out = proc.stdout + proc.stderr
     assert "Job stats" in out or "Nothing to be done" in out, out[-3000:]
@@ -165,3 +165,24 @@ def test_catalog_metadata_and_licence():
     readme = (REPO / "README.md").read_text()
     for section in ("## Usage", "### Deploy", "### Configure", "### Run"):
         assert f"\n{section}\n" in readme, section
+
+
+_BENCH = re.compile(r"^(?:nice -n \d+ )?\.venv/bin/python (bench/\w+\.py)(?:\s|$)")
+
+
+def test_the_docs_bench_commands_take_the_options_they_show():
+    """A benchmark shown on a page is not run here (running it is the measurement), but each
+    option it shows must be one its script's --help offers, so the command runs as written."""
+    shown = [c for p in DOCS if p.suffix == ".md" for c in _markdown_commands(p.read_text())]
+    bench = [(m.group(1), c) for c in map(str.strip, shown) if (m := _BENCH.match(c))]
+    assert any("refresh_docs.py" in script for script, _ in bench), bench
+    helps: dict[str, str] = {}
+    for script, command in bench:
+        if script not in helps:
+            proc = subprocess.run(
+                [".venv/bin/python", script, "--help"], cwd=REPO, capture_output=True, text=True
+            )
+            assert proc.returncode == 0, f"{script} --help: {proc.stderr}"
+            helps[script] = proc.stdout
+        for option in re.findall(r"(?<!\S)(--[a-z][a-z-]*)", command):
+            assert re.search(rf"(?<![\w-]){option}(?![\w-])", helps[script]), (command, option)
