@@ -386,16 +386,18 @@ def quality_body(metrics_csv: Path) -> list[str]:
     """The run's map quality (results/metrics.csv of its mnist/ae32 maps and the 32-D codes),
     next to the literature's 2-D maps of the MNIST pixels: the same run as the walls above."""
     import pandas as pd
-    from latent_atlas import literature
+    from latent_atlas import literature, methods
 
     m = pd.read_csv(metrics_csv)
     m = m[(m["dataset"] == "mnist") & (m["model"] == "ae32")]
     value = {(r.method, r.metric): float(r.value) for r in m.itertuples()}
-    names = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP", "latent": "32-D codes (reference)"}
+    # the run's maps in its own order, titled by the method registry; then the codes
+    maps = [x for x in m["method"].unique() if methods.base_method(x) in methods.REGISTRY]
+    names = {x: methods.title(x) for x in maps}
+    if "latent" in set(m["method"]):
+        names["latent"] = "32-D codes (reference)"
     rows = []
     for method, shown in names.items():
-        if not any(key[0] == method for key in value):
-            continue
         ours = [value.get((method, k)) for k, _ in QUALITY]
         lit = literature.MNIST_2D.get(method, {})
         rows.append(
