@@ -22,21 +22,26 @@ if DeploymentMethod.CONDA not in workflow.deployment_settings.deployment_method:
     for _warning in _warnings:
         logger.warning(f"environment: {_warning}")
 
-from latent_atlas.configuration import coerce_to_schema, load_schema
+from latent_atlas import planning
+from latent_atlas.errors import AtlasError
 
 
 configfile: "config.yaml"
 
 
-# `--config` hands nested values over as strings: bring them to the schema's types first.
-config.update(
-    coerce_to_schema(
-        config, load_schema(f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
+# The config's steps, in one package function the tests call too: `--config` strings brought to
+# the schema's types, the schema checked by Snakemake's `validate` (defaults filled in), then
+# the plan's own checks. Every error names the key and stops the run before any job.
+try:
+    PLAN = planning.prepare(
+        config,
+        f"{workflow.basedir}/workflow/schemas/config.schema.yaml",
+        planning.run_cores(workflow),
     )
-)
-
-
-validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
+except AtlasError as exc:
+    raise WorkflowError(str(exc)) from None
+for _warning in PLAN.warnings:
+    logger.warning(f"config: {_warning}")
 
 
 report: "workflow/report/workflow.rst"

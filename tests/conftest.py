@@ -32,6 +32,28 @@ WORKFLOW_FILES = (
 )
 
 
+def blobs(
+    n_train: int = 400, n_test: int = 100, dim: int = 8, classes: int = 5, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Separated gaussian clusters in code space (centres spread mostly in a plane, so that even
+    PCA keeps them apart): a map that keeps clusters is easy to check."""
+    rng = np.random.default_rng(seed)
+    angles = 2 * np.pi * np.arange(classes) / classes
+    centres = rng.normal(0, 1, (classes, dim))
+    centres[:, :2] = 12 * np.stack([np.cos(angles), np.sin(angles)], 1)
+    centres = centres.astype(np.float32)
+    y_train = np.arange(n_train) % classes
+    y_test = np.arange(n_test) % classes
+    z_train = centres[y_train] + rng.normal(0, 0.5, (n_train, dim)).astype(np.float32)
+    z_test = centres[y_test] + rng.normal(0, 0.5, (n_test, dim)).astype(np.float32)
+    return {
+        "z_train": z_train,
+        "z_test": z_test,
+        "y_train": y_train.astype(np.uint8),
+        "y_test": y_test.astype(np.uint8),
+    }
+
+
 def write_idx(path: Path, arr: np.ndarray) -> Path:
     """Write ``arr`` (uint8) as an uncompressed IDX file, the format MNIST ships in."""
     arr = np.ascontiguousarray(arr, dtype=np.uint8)
@@ -105,6 +127,32 @@ def http_server(tmp_path: Path) -> Iterator[tuple[str, Path, http.server.HTTPSer
 
 
 TINY_CONFIG = REPO / "tests" / "config" / "tiny.yaml"
+SCHEMA_PATH = REPO / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def plan(*overrides: str, configfiles: tuple[Path, ...] = (), base: Path | None = None) -> Any:
+    """The workflow's plan of ``snakemake --configfile F... --config K=V...``, made in-process
+    as the Snakefile makes it: ``config.yaml`` (or ``base``), each config file and the
+    ``--config`` values merged by Snakemake's own parser and merge, then
+    ``latent_atlas.planning.prepare``. Raises what the workflow would stop with (Snakemake's
+    WorkflowError for the schema, AtlasError for the plan), in milliseconds."""
+    import yaml
+    from latent_atlas import planning
+    from snakemake.cli import parse_config
+    from snakemake.utils import update_config
+
+    config = yaml.safe_load((base or REPO / "config.yaml").read_text())
+    for path in configfiles:
+        update_config(config, yaml.safe_load(Path(path).read_text()) or {})
+    update_config(config, parse_config(list(overrides)))
+    return planning.prepare(config, SCHEMA_PATH, 2)
+
+
+def metric_params(**over: object) -> dict:
+    """The settings the map measures read, as the workflow gives them (the schema's defaults,
+    every registered measure's included), with ``over`` changed: a new measure with a
+    setting of its own gets its default here, not a KeyError in a hand-built dict."""
+    return {**plan().map_metric_params(), **over}
 
 
 def copy_workflow(wd: Path) -> Path:
@@ -148,6 +196,21 @@ def tiny_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wd = copy_workflow(tmp_path_factory.mktemp("e2e") / "wf")
     snakemake(wd, "--configfile", "tiny.yaml", timeout=1500)
     return wd
+
+
+@pytest.fixture(scope="session")
+def snakemake_report(tiny_study: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Snakemake's own report of the tiny study, made once by the README's `--report` command
+    (tests/test_readme_commands.py checks that command runs; tests/test_e2e.py its captions).
+    Made on a copy, so the shared study is never written to."""
+    from doc_commands import COMMANDS, argv_of
+
+    command = next(c for _, c in COMMANDS if "--report" in c)
+    argv = argv_of(command)
+    wd = tmp_path_factory.mktemp("report") / "wf"
+    shutil.copytree(tiny_study, wd, symlinks=True)
+    snakemake(wd, *argv, "--configfile", "tiny.yaml", timeout=600)
+    return wd / argv[argv.index("--report") + 1]
 
 
 def array_digests(path: Path) -> dict[str, str]:

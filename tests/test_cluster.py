@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO, VENV_BIN, array_digests, copy_workflow, snakemake
-from test_readme_commands import collect_commands
+from doc_commands import collect_commands
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 UP = REPO / "tests" / "cluster" / "slurm-up.sh"

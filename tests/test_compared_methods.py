@@ -14,10 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, snakemake
+from conftest import REPO, blobs, snakemake
 from latent_atlas import maps, methods, neighbors, planning, projections
 from latent_atlas.errors import AtlasError
-from test_projections import blobs
 
 NEW = ("pacmap", "trimap", "densmap", "parametric_umap")
 PARAMS = {

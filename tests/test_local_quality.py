@@ -6,22 +6,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import blobs, metric_params
 from latent_atlas import maps, measures, neighbors, projections
 from latent_atlas.errors import AtlasError
 from latent_atlas.metrics import trustworthiness
 from sklearn.manifold import trustworthiness as sk_trustworthiness
-from test_projections import blobs
 
-PARAMS = {
-    "knn_k": [1, 5],
-    "trustworthiness_points": 300,
-    "trustworthiness_k": 5,
-    "silhouette_sample": None,
-    "structure_points": 300,
-    "structure_pairs": 1000,
-    "seed": 0,
-    "exact_max_points": None,
-}
+PARAMS = metric_params(
+    knn_k=[1, 5],
+    trustworthiness_points=300,
+    trustworthiness_k=5,
+    silhouette_sample=None,
+    structure_points=300,
+    structure_pairs=1000,
+    seed=0,
+    exact_max_points=None,
+)
 
 
 @pytest.fixture(scope="module")

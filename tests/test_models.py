@@ -59,7 +59,7 @@ def test_conv_rejects_image_that_does_not_halve():
 
 def test_unknown_kind():
     with pytest.raises(AtlasError, match="unknown model kind"):
-        kinds.build_model(spec("gan"), 64, (8, 8))
+        kinds.build_model(spec("no-such-kind"), 64, (8, 8))
 
 
 def test_safe_mode_round_trip(tmp_path: Path):

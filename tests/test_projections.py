@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import blobs
 from latent_atlas import maps, measures, metrics, neighbors, plotting, projections
 from latent_atlas.errors import AtlasError
 
@@ -16,26 +17,6 @@ METHOD_PARAMS = {
     "tsne_sklearn": {"backend": "sklearn", "perplexity": 10, "n_iter": 250, "seed": 0},
     "umap": {"n_neighbors": 10, "min_dist": 0.1, "deterministic": True, "seed": 0},
 }
-
-
-def blobs(n_train: int = 400, n_test: int = 100, dim: int = 8, classes: int = 5, seed: int = 0):
-    """Separated gaussian clusters in code space (centres spread mostly in a plane, so that even
-    PCA keeps them apart): a map that keeps clusters is easy to check."""
-    rng = np.random.default_rng(seed)
-    angles = 2 * np.pi * np.arange(classes) / classes
-    centres = rng.normal(0, 1, (classes, dim))
-    centres[:, :2] = 12 * np.stack([np.cos(angles), np.sin(angles)], 1)
-    centres = centres.astype(np.float32)
-    y_train = np.arange(n_train) % classes
-    y_test = np.arange(n_test) % classes
-    z_train = centres[y_train] + rng.normal(0, 0.5, (n_train, dim)).astype(np.float32)
-    z_test = centres[y_test] + rng.normal(0, 0.5, (n_test, dim)).astype(np.float32)
-    return {
-        "z_train": z_train,
-        "z_test": z_test,
-        "y_train": y_train.astype(np.uint8),
-        "y_test": y_test.astype(np.uint8),
-    }
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +101,8 @@ def test_opentsne_map_is_the_same_for_any_thread_count(tmp_path, latent, graph):
 
 
 def test_unknown_method(tmp_path, latent, graph):
-    with pytest.raises(AtlasError, match="unknown projection method 'mds'"):
-        projections.project("mds", latent, graph, {}, 1, tmp_path / "x.parquet")
+    with pytest.raises(AtlasError, match="unknown projection method 'no-such-method'"):
+        projections.project("no-such-method", latent, graph, {}, 1, tmp_path / "x.parquet")
 
 
 def test_corrupt_map_is_named(tmp_path):

@@ -9,7 +9,6 @@ digits study; `make` commands must name a target of the Makefile.
 from __future__ import annotations
 
 import re
-import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,64 +16,7 @@ from pathlib import Path
 import byod
 import pytest
 from conftest import REPO, snakemake
-
-DOCS = [
-    REPO / "README.md",
-    # docs/extending.md's commands need the files the page writes: tests/test_extending.py
-    # writes them and runs those commands
-    *sorted(p for p in (REPO / "docs").glob("*.md") if p.name != "extending.md"),
-    REPO / "config" / "README.md",
-    REPO / "config.yaml",
-    *sorted((REPO / "config").glob("*.yaml")),
-    *sorted((REPO / "profiles").glob("*/config.yaml")),
-]
-_SNAKEMAKE = re.compile(r"^(?:\.venv/bin/)?snakemake(?:\s|$)")
-_MAKE = re.compile(r"^make(?:\s|$)")
-_PLACEHOLDER = re.compile(r"<([a-z_ -]+)>")
-
-
-def _markdown_commands(text: str) -> list[str]:
-    """Lines of fenced code blocks (continuations joined) and inline code spans."""
-    found: list[str] = []
-    blocks = re.findall(r"^ *```[a-z]*\n(.*?)^ *```", text, flags=re.S | re.M)
-    for block in blocks:
-        found += block.replace("\\\n", " ").splitlines()
-    prose = re.sub(r"^ *```[a-z]*\n.*?^ *```", "", text, flags=re.S | re.M)
-    found += re.findall(r"`([^`\n]+)`", prose)
-    return found
-
-
-def _comment_commands(text: str) -> list[str]:
-    """Commands quoted in YAML comments, e.g. `# Use with: snakemake --configfile x.yaml`."""
-    found = []
-    for line in text.splitlines():
-        if "#" in line:
-            comment = line.split("#", 1)[1]
-            match = re.search(r"(?:\.venv/bin/)?snakemake\s.*", comment)
-            if match:
-                found.append(match.group(0))
-    return found
-
-
-def collect_commands() -> list[tuple[str, str]]:
-    """(source file, command) of every snakemake or make command the docs show."""
-    commands: dict[tuple[str, str], None] = {}
-    for path in DOCS:
-        text = path.read_text()
-        lines = _markdown_commands(text) if path.suffix == ".md" else _comment_commands(text)
-        for line in map(str.strip, lines):
-            if _SNAKEMAKE.match(line) or _MAKE.match(line):
-                commands[(path.relative_to(REPO).as_posix(), line)] = None
-    return list(commands)
-
-
-COMMANDS = collect_commands()
-
-
-def _argv(command: str) -> list[str]:
-    """The command's arguments after `snakemake`, placeholders like <partition> filled in."""
-    command = _PLACEHOLDER.sub(lambda m: m.group(1).replace(" ", "_"), command)
-    return shlex.split(command, comments=True)[1:]
+from doc_commands import COMMANDS, DOCS, MAKE, SNAKEMAKE, argv_of, markdown_commands
 
 
 def test_the_docs_show_the_commands_we_expect():
@@ -113,13 +55,26 @@ def _user_world(wd: Path, argv: list[str], source: Path) -> dict[str, str]:
     return {"HOME": str(home)}
 
 
+def distinct(commands: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """One (source, command) per distinct dry run: the same arguments shown on several pages,
+    or with and without `.venv/bin/` or `-n`, plan the same jobs, so they are planned once."""
+    seen: dict[tuple[str, ...], tuple[str, str]] = {}
+    for source, command in commands:
+        argv = argv_of(command)
+        key = tuple(a for a in argv if a != "-n")
+        if "--configfile" in argv and not (REPO / argv[argv.index("--configfile") + 1]).exists():
+            key = (source, *key)  # a file the page itself shows: each page's own
+        seen.setdefault(key, (source, command))
+    return list(seen.values())
+
+
 @pytest.mark.parametrize(
     "command",
-    [c for c in COMMANDS if _SNAKEMAKE.match(c[1]) and "--report" not in c[1]],
+    distinct([c for c in COMMANDS if SNAKEMAKE.match(c[1]) and "--report" not in c[1]]),
     ids=lambda c: f"{c[0]}: {c[1]}",
 )
 def test_snakemake_command_plans(workflow_dir: Path, command: tuple[str, str]):
-    argv = _argv(command[1])
+    argv = argv_of(command[1])
     if "conda" in argv and shutil.which("conda") is None:
         pytest.skip("needs conda on PATH (--sdm conda)")
     env = _user_world(workflow_dir, argv, REPO / command[0])
@@ -129,23 +84,18 @@ def test_snakemake_command_plans(workflow_dir: Path, command: tuple[str, str]):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "command",
-    [c for c in COMMANDS if _SNAKEMAKE.match(c[1]) and "--report" in c[1]],
-    ids=lambda c: f"{c[0]}: {c[1]}",
-)
-def test_report_command_runs_on_a_finished_study(tiny_study: Path, command: tuple[str, str]):
-    argv = _argv(command[1])
-    report = Path(argv[argv.index("--report") + 1])
-    snakemake(tiny_study, *argv, "--configfile", "tiny.yaml", timeout=600)
-    assert (tiny_study / report).stat().st_size > 10_000
+def test_report_command_runs_on_a_finished_study(snakemake_report: Path):
+    """The docs' `--report` command (conftest's snakemake_report runs it on a copy of the tiny
+    study: it needs results). Every page shows the same one."""
+    assert len({c for _, c in COMMANDS if SNAKEMAKE.match(c) and "--report" in c}) == 1
+    assert snakemake_report.stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("command", [c for c in COMMANDS if _MAKE.match(c[1])], ids=str)
+@pytest.mark.parametrize("command", [c for c in COMMANDS if MAKE.match(c[1])], ids=str)
 def test_make_command_is_a_valid_target(command: tuple[str, str]):
     """`make -n` plans the command (prints what it would do, runs nothing)."""
     proc = subprocess.run(
-        ["make", "-n", *_argv(command[1])], cwd=REPO, capture_output=True, text=True
+        ["make", "-n", *argv_of(command[1])], cwd=REPO, capture_output=True, text=True
     )
     assert proc.returncode == 0, f"{command}: {proc.stderr}"
     assert ".venv/bin/" in proc.stdout
@@ -173,7 +123,7 @@ _BENCH = re.compile(r"^(?:nice -n \d+ )?\.venv/bin/python (bench/\w+\.py)(?:\s|$
 def test_the_docs_bench_commands_take_the_options_they_show():
     """A benchmark shown on a page is not run here (running it is the measurement), but each
     option it shows must be one its script's --help offers, so the command runs as written."""
-    shown = [c for p in DOCS if p.suffix == ".md" for c in _markdown_commands(p.read_text())]
+    shown = [c for p in DOCS if p.suffix == ".md" for c in markdown_commands(p.read_text())]
     bench = [(m.group(1), c) for c in map(str.strip, shown) if (m := _BENCH.match(c))]
     assert any("refresh_docs.py" in script for script, _ in bench), bench
     helps: dict[str, str] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import metric_params
 from latent_atlas import structure
 from sklearn.manifold import trustworthiness
 
@@ -132,13 +133,13 @@ def test_structure_measures_use_the_graph_and_subsample(data):
 
     high, low = data
     ind = np.column_stack([np.arange(60), structure._map_neighbors(high, 15)])
-    params = {
-        "seed": 0,
-        "trustworthiness_points": 60,
-        "trustworthiness_k": 5,
-        "structure_points": 30,
-        "structure_pairs": 1000,
-    }
+    params = metric_params(
+        seed=0,
+        trustworthiness_points=60,
+        trustworthiness_k=5,
+        structure_points=30,
+        structure_pairs=1000,
+    )
     labels = np.arange(60) % 3
     names = ["knn_recall", "continuity", "rnx_auc", "spearman_pairs", "spearman_centroids"]
 
@@ -179,15 +180,15 @@ def test_every_map_gets_the_structure_measures():
             "index": np.arange(300),
         }
     )
-    params = {
-        "knn_k": [1],
-        "trustworthiness_points": 250,
-        "trustworthiness_k": 5,
-        "silhouette_sample": None,
-        "structure_points": 100,
-        "structure_pairs": 2000,
-        "seed": 0,
-    }
+    params = metric_params(
+        knn_k=[1],
+        trustworthiness_points=250,
+        trustworthiness_k=5,
+        silhouette_sample=None,
+        structure_points=100,
+        structure_pairs=2000,
+        seed=0,
+    )
     out = measures.map_metrics(frame, {}, z[:250], params, 1)
     for name in STRUCTURE:
         assert 0.0 < out[name] < 1.0, name

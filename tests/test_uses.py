@@ -9,7 +9,7 @@ from latent_atlas import uses
 from latent_atlas.errors import AtlasError
 
 
-def blobs(n: int = 600, dim: int = 8, classes: int = 3, spread: float = 0.3, seed: int = 0):
+def clusters(n: int = 600, dim: int = 8, classes: int = 3, spread: float = 0.3, seed: int = 0):
     rng = np.random.default_rng(seed)
     centres = rng.normal(0, 5, (classes, dim))
     y = np.arange(n) % classes
@@ -32,7 +32,7 @@ def test_anomaly_auc_separable_and_chance():
 
 
 def test_probe_on_blobs_and_on_shuffled_labels():
-    z, y = blobs()
+    z, y = clusters()
     assert uses.probe_accuracy(z[:400], y[:400], z[400:], y[400:]) > 0.99
     shuffled = np.random.default_rng(1).permutation(y)
     acc = uses.probe_accuracy(z[:400], shuffled[:400], z[400:], shuffled[400:])
@@ -57,7 +57,7 @@ def test_classifier_score_bounds():
 
 
 def test_judge_scores_real_blobs_high_and_noise_low(tmp_path):
-    z, y = blobs(n=900, dim=16, classes=3)
+    z, y = clusters(n=900, dim=16, classes=3)
     x = (z - z.min()) / (z.max() - z.min())
     d = {"x_train": x[:600], "y_train": y[:600], "x_test": x[600:], "y_test": y[600:]}
     judge = uses.fit_judge(d, tmp_path / "judge.npz")
@@ -71,7 +71,7 @@ def test_judge_scores_real_blobs_high_and_noise_low(tmp_path):
 
 
 def test_use_metrics_rows():
-    z, y = blobs(n=900)
+    z, y = clusters(n=900)
     rng = np.random.default_rng(0)
     latent = {
         "z_train": z[:600],
@@ -124,7 +124,7 @@ def test_judge_does_not_depend_on_the_blas_threads(tmp_path):
     stops, and so the sample scores, do not move with the job's BLAS thread count."""
     from threadpoolctl import threadpool_limits
 
-    z, y = blobs(n=3000, dim=200, classes=10)
+    z, y = clusters(n=3000, dim=200, classes=10)
     x = (z - z.min()) / (z.max() - z.min())
     d = {"x_train": x[:2500], "y_train": y[:2500], "x_test": x[2500:], "y_test": y[2500:]}
     judges = []

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, VENV_BIN, snakemake
+from conftest import REPO, VENV_BIN, plan, snakemake
+from latent_atlas.errors import AtlasError
+from snakemake.exceptions import WorkflowError
 
 
 def test_dry_run_shows_the_dag(workflow_dir: Path):
@@ -50,13 +52,13 @@ def test_snakefmt_is_clean():
     [
         ("datasets={'digits': {'format': 'digits', 'test_fraction': 1.5}}", "test_fraction"),
         ("datasets={'mine': {'format': 'npz'}}", "path"),
-        ("study={'datasets': ['cifar']}", "cifar"),
-        ("study={'methods': ['tsnee']}", "tsnee"),
+        ("study={'datasets': ['no_such_dataset']}", "no_such_dataset"),
+        ("study={'methods': ['no-such-method']}", "no-such-method"),
         ("study={'models': ['nope']}", "nope"),
         ("methods={'tsne': {'perplexity': 0}}", "perplexity"),
         ("methods={'umap': {'n_neighbors': 'many'}}", "many"),
         ("methods={'tsne': {'backend': 'cuda'}}", "cuda"),
-        ("models={'m': {'kind': 'gan'}}", "gan"),
+        ("models={'m': {'kind': 'no-such-kind'}}", "no-such-kind"),
         ("models={'m': {'kind': 'dense', 'latent_dim': 0}}", "latent_dim"),
         ("models={'m': {'kind': 'dense', 'validation': 'train'}}", "validation"),
         ("projection={'max_points': 5}", "max_points"),
@@ -66,13 +68,26 @@ def test_snakefmt_is_clean():
         ("unknown_key=1", "unknown_key"),
     ],
 )
+def test_bad_config_fails_while_planning(override: str, needle: str):
+    """Planned in-process as the Snakefile plans it (conftest.plan): the error names the key."""
+    with pytest.raises((WorkflowError, AtlasError)) as err:
+        plan(override)
+    assert needle in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("override", "needle"),
+    [("unknown_key=1", "unknown_key"), ("study={'models': ['nope']}", "nope")],
+)
 def test_bad_config_fails_before_any_job(workflow_dir: Path, override: str, needle: str):
+    """What the user sees: the schema's and the plan's errors, from snakemake itself."""
     proc = snakemake(workflow_dir, "-n", "--config", override, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "validation" in out.lower() or "error" in out.lower()
     assert needle in out
     assert "jobid:" not in out  # nothing was planned, let alone run
+    assert "Traceback" not in out
     assert not (workflow_dir / "results").exists()
 
 

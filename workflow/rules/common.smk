@@ -4,17 +4,10 @@
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.logging import logger
 
 from latent_atlas import codedeps, formats, integrity, planning
-from latent_atlas.errors import AtlasError
 
-try:
-    PLAN = planning.Plan(config, planning.run_cores(workflow))
-except AtlasError as exc:
-    raise WorkflowError(str(exc)) from None
-for warning in PLAN.warnings:
-    logger.warning(f"config: {warning}")
+# PLAN (latent_atlas.planning.Plan) is made by the Snakefile from the validated config.
 
 
 wildcard_constraints:

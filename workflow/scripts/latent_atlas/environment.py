@@ -27,6 +27,8 @@ TOOLS = frozenset(
         "snakefmt",
         "pytest",
         "pytest-timeout",
+        "pytest-randomly",
+        "coverage",
         "playwright",
         "ruff",
     }

@@ -7,11 +7,12 @@ its registry.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from . import datasets, formats, kinds, measures, methods, sweeps
-from .configuration import non_finite, writable_cache_dir
+from .configuration import coerce_to_schema, load_schema, non_finite, writable_cache_dir
 from .errors import AtlasError
 
 # Scheduling. On a 2-core laptop the study's wall is set by how well its jobs share the two
@@ -76,6 +77,21 @@ def dataset_files(name: str, spec: Mapping) -> list[str]:
         return datasets.input_files(spec)
     except AtlasError as exc:
         raise AtlasError(f"datasets.{name}: {exc}".replace(": datasets: ", ": ")) from None
+
+
+def prepare(config: dict, schema_path: str | os.PathLike[str], cores: int | None = None) -> Plan:
+    """Everything the Snakefile does with the config before the rules exist, in its order:
+    ``--config`` strings brought to the schema's types, the schema checked with Snakemake's
+    ``validate`` (defaults filled in, in place), then the plan with its own checks. One function,
+    so a test plans any config in-process, as the workflow would, in milliseconds.
+
+    Raises Snakemake's ``WorkflowError`` (the schema) or ``AtlasError`` (the plan), each naming
+    the key."""
+    from snakemake.utils import validate
+
+    config.update(coerce_to_schema(config, load_schema(schema_path)))
+    validate(config, str(schema_path), set_default=True)
+    return Plan(config, cores)
 
 
 class Plan:
