@@ -213,6 +213,105 @@ def snakemake_report(tiny_study: Path, tmp_path_factory: pytest.TempPathFactory)
     return wd / argv[argv.index("--report") + 1]
 
 
+# -- TensorFlow training, shared by the training, model-kind and encode tests ----------------
+
+
+@pytest.fixture(scope="session")
+def digits() -> dict[str, np.ndarray]:
+    """The digits data set as normalise writes it (80/20 split, seed 0)."""
+    from latent_atlas import data
+
+    return data.digits_arrays(0.2, seed=0)
+
+
+def run_train(tmp: Path, spec: dict, d: dict, **kw: Any) -> Any:
+    """Train ``spec`` on ``d`` into ``tmp`` (model.keras, history.csv, .resume) in-process."""
+    from latent_atlas import training
+
+    return training.train(spec, d, tmp / "model.keras", tmp / "history.csv", tmp / ".resume", **kw)
+
+
+DENSE_SPEC = {
+    "kind": "dense",
+    "latent_dim": 8,
+    "hidden": [],
+    "epochs": 1,
+    "batch_size": 128,
+    "learning_rate": 0.01,
+    "seed": 3,
+    "validation": "test",
+    "xla": "auto",
+}
+
+
+@pytest.fixture(scope="session")
+def dense_model(tmp_path_factory: pytest.TempPathFactory, digits: dict) -> Path:
+    """One small dense autoencoder trained one epoch on digits, for the tests that only need a
+    trained model (encode, chunks, damaged files): trained once, never written to."""
+    out = tmp_path_factory.mktemp("dense-model")
+    run_train(out, DENSE_SPEC, digits)
+    return out / "model.keras"
+
+
+# encode settings of the tests: two interpolations, a few samples
+ENCODE_PARAMS = {
+    "samples_per_class": 2,
+    "worst": 3,
+    "interpolate": [[4, 9], [3, 8]],
+    "interpolation_steps": 5,
+    "prior_samples": 4,
+    "seed": 0,
+}
+
+
+_KILL_DRIVER = """
+import logging, os, signal, sys
+logging.basicConfig(level=logging.INFO)
+sys.path.insert(0, {scripts!r})
+from latent_atlas import tfsetup
+tfsetup.configure(1, seed=3)
+from latent_atlas import data, training
+spec = {spec!r}
+kill_at = int(sys.argv[2])
+
+def maybe_kill(epoch, row):
+    if epoch == kill_at:
+        os.kill(os.getpid(), signal.SIGKILL)  # preempted right after epoch kill_at
+
+out = sys.argv[1]
+training.train(spec, data.digits_arrays(0.2, 0), out + "/model.keras",
+               out + "/history.csv", out + "/.resume", on_epoch_end=maybe_kill)
+"""
+
+
+def kill_and_resume(tmp: Path, spec: dict, kill_at: int = 2) -> tuple[Path, Path]:
+    """Train ``spec`` on digits in a process SIGKILLed right after epoch ``kill_at``, rerun it
+    (it must resume from that epoch), and train the same spec uninterrupted: the two output
+    folders (killed-then-resumed, clean), for the caller to compare."""
+    driver = tmp / "driver.py"
+    driver.write_text(_KILL_DRIVER.format(scripts=str(REPO / "workflow/scripts"), spec=spec))
+    killed, clean = tmp / "killed", tmp / "clean"
+    killed.mkdir()
+    clean.mkdir()
+
+    def run(out: Path, at: int) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, driver, out, str(at)], capture_output=True, text=True, timeout=600
+        )
+
+    first = run(killed, kill_at)
+    assert first.returncode == -9, first.stderr[-2000:]
+    assert not (killed / "model.keras").exists()
+    assert (killed / ".resume/state.json").is_file()
+    second = run(killed, 0)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert f"resuming from the checkpoint after epoch {kill_at}" in second.stderr
+    assert not (killed / ".resume").exists()
+    third = run(clean, 0)
+    assert third.returncode == 0, third.stderr[-2000:]
+    return killed, clean
+
+
 def array_digests(path: Path) -> dict[str, str]:
     """SHA-256 of each array in an .npz (file bytes differ by zip timestamps, arrays do not)."""
     with np.load(path, allow_pickle=False) as npz:

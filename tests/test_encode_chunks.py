@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import ENCODE_PARAMS
 
 pytest.importorskip("tensorflow")
 from latent_atlas import encoding
 from latent_atlas.data import open_data
 from latent_atlas.errors import AtlasError
 from latent_atlas.io import NpzRows, save_npz
-from test_training import ENCODE_PARAMS, digits, make_spec, run_train  # noqa: F401 (fixture)
 
 
-def test_chunked_encode_equals_one_pass(tmp_path, digits, monkeypatch):  # noqa: F811
-    run_train(tmp_path, make_spec("dense", epochs=1), digits)
-    model = tmp_path / "model.keras"
+def test_chunked_encode_equals_one_pass(tmp_path, digits, dense_model, monkeypatch):
+    model = dense_model
     monkeypatch.setattr(encoding, "PREDICT_BATCH", 128)
     monkeypatch.setattr(encoding, "CHUNK", 10**9)  # one pass, the way encode used to run
     whole = encoding.encode(model, digits, tmp_path / "whole.npz", ENCODE_PARAMS)
@@ -36,10 +35,9 @@ def test_row_chunks_of_arrays_and_streams(tmp_path):
         np.testing.assert_array_equal(np.concatenate(blocks), x)
 
 
-def test_streamed_encode_equals_in_memory(tmp_path, digits):  # noqa: F811
+def test_streamed_encode_equals_in_memory(tmp_path, digits, dense_model):
     """encode over data.npz streamed from disk gives the numbers of the loaded arrays."""
-    run_train(tmp_path, make_spec("dense", epochs=1), digits)
-    model = tmp_path / "model.keras"
+    model = dense_model
     save_npz(tmp_path / "data.npz", digits)
     loaded = encoding.encode(model, digits, tmp_path / "a.npz", ENCODE_PARAMS)
     streamed = encoding.encode(
@@ -74,7 +72,7 @@ def test_missing_member_names_the_file(tmp_path):
         NpzRows(tmp_path / "d.npz", "x_train")
 
 
-def test_open_data_checks_what_load_data_checks(tmp_path, digits):  # noqa: F811
+def test_open_data_checks_what_load_data_checks(tmp_path, digits):
     bad = {**digits, "y_test": digits["y_test"][:-1]}
     np.savez_compressed(tmp_path / "d.npz", **bad)
     with pytest.raises(AtlasError, match=r"y_test .* does not match x_test"):

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 keras = pytest.importorskip("keras")
-from latent_atlas import data, kinds, models, training  # noqa: E402
+from conftest import kill_and_resume, run_train  # noqa: E402
+from latent_atlas import kinds, models, training  # noqa: E402
 from latent_atlas.errors import AtlasError  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -134,11 +133,6 @@ def test_safe_mode_round_trip(tmp_path, kind):
     )
 
 
-@pytest.fixture(scope="module")
-def digits() -> dict[str, np.ndarray]:
-    return data.digits_arrays(0.2, seed=0)
-
-
 def train_spec(kind: str, epochs: int = 4) -> dict:
     return {
         **SPECS[kind],
@@ -149,10 +143,6 @@ def train_spec(kind: str, epochs: int = 4) -> dict:
         "validation": "test",
         "xla": "auto",
     }
-
-
-def run_train(tmp: Path, spec: dict, d: dict) -> pd.DataFrame:
-    return training.train(spec, d, tmp / "model.keras", tmp / "history.csv", tmp / ".resume")
 
 
 @pytest.mark.slow
@@ -196,44 +186,10 @@ def test_colour_data_trains(tmp_path):
     assert training.load_model(tmp_path / "model.keras").input_shape == (None, 105)
 
 
-KILL_DRIVER = textwrap.dedent(
-    """
-    import logging, os, signal, sys
-    logging.basicConfig(level=logging.INFO)
-    sys.path.insert(0, {scripts!r})
-    from latent_atlas import tfsetup
-    tfsetup.configure(1, seed=3)
-    from latent_atlas import data, training
-    spec = {spec!r}
-    kill_at = int(sys.argv[2])
-
-    def maybe_kill(epoch, row):
-        if epoch == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    out = sys.argv[1]
-    training.train(spec, data.digits_arrays(0.2, 0), out + "/model.keras",
-                   out + "/history.csv", out + "/.resume", on_epoch_end=maybe_kill)
-    """
-)
-
-
 @pytest.mark.slow
 def test_aae_resumes_after_kill_with_identical_weights(tmp_path):
     """Discriminator, encoder, decoder and the shared optimiser state all survive a SIGKILL."""
-    spec = train_spec("aae", epochs=3)
-    driver = tmp_path / "driver.py"
-    driver.write_text(KILL_DRIVER.format(scripts=str(REPO / "workflow/scripts"), spec=spec))
-    killed, clean = tmp_path / "killed", tmp_path / "clean"
-    killed.mkdir()
-    clean.mkdir()
-    first = subprocess.run([sys.executable, driver, killed, "2"], capture_output=True, text=True)
-    assert first.returncode == -9, first.stderr[-2000:]
-    second = subprocess.run([sys.executable, driver, killed, "0"], capture_output=True, text=True)
-    assert second.returncode == 0, second.stderr[-2000:]
-    assert "resuming from the checkpoint after epoch 2" in second.stderr
-    third = subprocess.run([sys.executable, driver, clean, "0"], capture_output=True, text=True)
-    assert third.returncode == 0, third.stderr[-2000:]
+    killed, clean = kill_and_resume(tmp_path, train_spec("aae", epochs=3))
     wk = training.load_model(killed / "model.keras").get_weights()
     wc = training.load_model(clean / "model.keras").get_weights()
     assert len(wk) == len(wc)

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 pytest.importorskip("tensorflow")
-from latent_atlas import data, encoding, training
+from conftest import ENCODE_PARAMS, kill_and_resume, run_train
+from latent_atlas import encoding, training
 from latent_atlas.errors import AtlasError
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def digits() -> dict[str, np.ndarray]:
-    return data.digits_arrays(0.2, seed=0)
 
 
 def make_spec(kind: str = "dense", epochs: int = 4, **kw) -> dict:
@@ -36,10 +25,6 @@ def make_spec(kind: str = "dense", epochs: int = 4, **kw) -> dict:
         "xla": "auto",
     }
     return {**base, **kw}
-
-
-def run_train(tmp: Path, spec: dict, d: dict, **kw) -> pd.DataFrame:
-    return training.train(spec, d, tmp / "model.keras", tmp / "history.csv", tmp / ".resume", **kw)
 
 
 @pytest.mark.parametrize("kind", ["dense", "conv", "vae"])
@@ -89,50 +74,13 @@ def test_stale_checkpoint_of_other_config_is_ignored(tmp_path, digits):
     assert hist["epoch"].tolist() == [1, 2]
 
 
-KILL_DRIVER = textwrap.dedent(
-    """
-    import logging, os, signal, sys
-    logging.basicConfig(level=logging.INFO)
-    sys.path.insert(0, {scripts!r})
-    from latent_atlas import tfsetup
-    tfsetup.configure(1, seed=3)
-    from latent_atlas import data, training
-    spec = {spec!r}
-    kill_at = int(sys.argv[2])
-
-    def maybe_kill(epoch, row):
-        if epoch == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)  # preempted right after epoch kill_at
-
-    out = sys.argv[1]
-    training.train(spec, data.digits_arrays(0.2, 0), out + "/model.keras",
-                   out + "/history.csv", out + "/.resume", on_epoch_end=maybe_kill)
-    """
-)
-
-
 @pytest.mark.slow
 def test_resume_after_kill(tmp_path):
     """Train 3 epochs, SIGKILL after epoch 2, rerun: 3 epochs of history, no duplicates, and the
     same weights as a run that was never interrupted."""
-    spec = make_spec("dense", epochs=3)
-    driver = tmp_path / "driver.py"
-    driver.write_text(KILL_DRIVER.format(scripts=str(REPO / "workflow/scripts"), spec=spec))
-    killed, clean = tmp_path / "killed", tmp_path / "clean"
-    killed.mkdir()
-    clean.mkdir()
-    first = subprocess.run([sys.executable, driver, killed, "2"], capture_output=True, text=True)
-    assert first.returncode == -9, first.stderr[-2000:]
-    assert not (killed / "model.keras").exists()
-    assert (killed / ".resume/state.json").is_file()
-    second = subprocess.run([sys.executable, driver, killed, "0"], capture_output=True, text=True)
-    assert second.returncode == 0, second.stderr[-2000:]
-    assert "resuming from the checkpoint after epoch 2" in second.stderr
+    killed, clean = kill_and_resume(tmp_path, make_spec("dense", epochs=3))
     hist = pd.read_csv(killed / "history.csv")
     assert hist["epoch"].tolist() == [1, 2, 3]
-    assert not (killed / ".resume").exists()
-    third = subprocess.run([sys.executable, driver, clean, "0"], capture_output=True, text=True)
-    assert third.returncode == 0, third.stderr[-2000:]
     pd.testing.assert_frame_equal(
         hist.drop(columns="seconds"), pd.read_csv(clean / "history.csv").drop(columns="seconds")
     )
@@ -147,10 +95,9 @@ def test_missing_model_is_a_clear_error(tmp_path):
         training.load_model(tmp_path / "model.keras")
 
 
-def test_corrupt_model_is_a_clear_error(tmp_path, digits):
-    run_train(tmp_path, make_spec(epochs=1), digits)
+def test_corrupt_model_is_a_clear_error(tmp_path, dense_model):
     p = tmp_path / "model.keras"
-    p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+    p.write_bytes(dense_model.read_bytes()[: dense_model.stat().st_size // 2])
     with pytest.raises(AtlasError, match=r"model.keras: not a loadable Keras model .*retrain"):
         training.load_model(p)
 
@@ -159,16 +106,6 @@ def test_diverging_training_names_the_fix(tmp_path, digits):
     bad = {k: v * np.float32(np.nan) if k == "x_train" else v for k, v in digits.items()}
     with pytest.raises(AtlasError, match="lower learning_rate"):
         run_train(tmp_path, make_spec(epochs=1), bad)
-
-
-ENCODE_PARAMS = {
-    "samples_per_class": 2,
-    "worst": 3,
-    "interpolate": [[4, 9], [3, 8]],
-    "interpolation_steps": 5,
-    "prior_samples": 4,
-    "seed": 0,
-}
 
 
 @pytest.mark.parametrize("kind", ["dense", "vae"])
@@ -189,15 +126,14 @@ def test_encode_writes_codes_and_report_images(tmp_path, digits, kind):
         assert set(encoding.LATENT_KEYS) <= set(npz.files)
 
 
-def test_encode_rejects_model_of_other_dataset(tmp_path, digits):
-    run_train(tmp_path, make_spec(epochs=1), digits)
+def test_encode_rejects_model_of_other_dataset(tmp_path, digits, dense_model):
     other = {
         **digits,
         "x_train": np.zeros((5, 784), np.float32),
         "x_test": np.zeros((2, 784), np.float32),
     }
     with pytest.raises(AtlasError, match="expects 64 inputs but the data has 784"):
-        encoding.encode(tmp_path / "model.keras", other, tmp_path / "latent.npz", ENCODE_PARAMS)
+        encoding.encode(dense_model, other, tmp_path / "latent.npz", ENCODE_PARAMS)
     assert not (tmp_path / "latent.npz").exists()
 
 
