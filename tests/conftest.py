@@ -54,6 +54,19 @@ def blobs(
     }
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every slow test says what it runs (`@pytest.mark.slow(reason=...)`), so that whoever
+    picks the fast tier (`-m 'not slow'`) knows what it leaves out."""
+    bare = [
+        item.nodeid
+        for item in items
+        for mark in item.iter_markers("slow")
+        if not mark.kwargs.get("reason")
+    ]
+    if bare:
+        raise pytest.UsageError(f"slow tests without a reason=: {bare[:5]}")
+
+
 def write_idx(path: Path, arr: np.ndarray) -> Path:
     """Write ``arr`` (uint8) as an uncompressed IDX file, the format MNIST ships in."""
     arr = np.ascontiguousarray(arr, dtype=np.uint8)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(reason="the tiny study (one workflow run, shared) in Chromium")
 
 
 @pytest.fixture(scope="module")

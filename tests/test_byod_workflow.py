@@ -10,7 +10,7 @@ from byod import FASHION, make_idx_gz, make_rgb_npz, make_vectors
 from conftest import snakemake
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="a study on three user data sets (one workflow run)")
 def test_every_format_runs_the_study(workflow_dir: Path, tmp_path: Path):
     """A gz IDX folder (28x28, 10 classes, named in the config), an RGB 32x32 npz and 64-D
     Parquet vectors in one study: a conv model on the images (it sees their shape and
@@ -65,7 +65,7 @@ metrics: {{pixels_reference: false}}
     assert "emb,none,tsne" in metrics
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="the default study on a user IDX folder (one workflow run)")
 def test_done_when_command(workflow_dir: Path, tmp_path: Path):
     """The issue's command, as written, on a folder of four gzipped IDX files."""
     d = make_idx_gz(tmp_path / "mine", 400, 100)

@@ -19,7 +19,10 @@ import yaml
 from conftest import REPO, VENV_BIN, array_digests, copy_workflow, snakemake
 from doc_commands import collect_commands
 
-pytestmark = [pytest.mark.slow, pytest.mark.cluster]
+pytestmark = [
+    pytest.mark.slow(reason="starts a SLURM cluster and runs the smallest study through it"),
+    pytest.mark.cluster,
+]
 UP = REPO / "tests" / "cluster" / "slurm-up.sh"
 DOWN = REPO / "tests" / "cluster" / "slurm-down.sh"
 

@@ -95,7 +95,9 @@ def _loaded(scripts: list[str]) -> dict[str, set[str]]:
 @pytest.mark.parametrize(
     "script",
     [
-        pytest.param(s, marks=pytest.mark.slow) if s in TF_SCRIPTS else s
+        pytest.param(s, marks=pytest.mark.slow(reason="imports TensorFlow"))
+        if s in TF_SCRIPTS
+        else s
         for s in sorted(p.stem for p in SCRIPTS.glob("*.py"))
     ],
 )
@@ -152,7 +154,7 @@ def downstream(graph: dict[str, set[str]], start: set[str]) -> set[str]:
     return seen
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="dry runs on a copy of the tiny study (its run is shared)")
 def test_editing_a_module_reruns_exactly_the_rules_whose_scripts_import_it(
     tiny_study: Path, tmp_path: Path
 ):

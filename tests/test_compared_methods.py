@@ -249,7 +249,7 @@ def test_every_env_file_pins_what_requirements_txt_pins():
     assert all((REPO / "envs" / f"{e}.yaml").is_file() for e in used)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="four methods and a sweep added to a copy of the tiny study")
 def test_the_four_methods_run_through_the_workflow_on_digits(tiny_study: Path, tmp_path: Path):
     """Metrics, report (with how each placed its test points), atlas and a seed sweep show the
     new methods with no code of their own outside their modules. Starts from a copy of the tiny

@@ -150,7 +150,7 @@ def test_a_word_for_a_number_still_fails_before_any_job(workflow_dir: Path):
     assert "jobid:" not in out
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="trains, encodes and maps one model (six jobs)")
 def test_the_run_uses_the_numbers_given_on_the_command_line(workflow_dir: Path):
     """The four overrides of the issue, on digits: every value reaches the job that uses it."""
     snakemake(

@@ -17,7 +17,7 @@ import yaml
 from conftest import TINY_CONFIG as TINY
 from conftest import snakemake
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(reason="reads the tiny study (one workflow run, shared)")
 
 
 @pytest.fixture(scope="module")

@@ -60,7 +60,7 @@ def commands() -> list[str]:
     return re.findall(r"`((?:\.venv/bin/python|snakemake) [^`]+)`", PAGE.read_text())
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="the docs' four extension examples through a study")
 def test_the_worked_examples_run_through_the_report_and_the_atlas(tmp_path: Path):
     wd = copy_workflow(tmp_path / "wf")
     apply(wd)

@@ -67,7 +67,7 @@ def test_pca_inverse_is_the_exact_inverse_of_the_stored_map():
         pca.inverse(z, xy[::-1].copy(), {}, {"seed": 3}, places)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="fits UMAP twice")
 def test_umap_inverse_equals_a_fitted_models_inverse_transform():
     """Built from the stored map, the graph's distances and the codes alone, umap-learn's
     inverse_transform gives bit for bit what the model that made the map gives."""
@@ -114,7 +114,7 @@ def test_field_codes_use_the_methods_inverse_or_nearby_codes():
         field.field_codes("pca", frame, z, {**g, "train_index": np.arange(1, len(z) + 1)}, {}, 5)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="imports TensorFlow, builds a decoder")
 def test_decode_draws_the_cells_with_the_models_decoder(tmp_path):
     """A decoder whose output is sigmoid(w . z) per pixel: the stored images are exactly it."""
     from latent_atlas import tfsetup

@@ -5,16 +5,17 @@ or a bare rerun after a deletion, restores every deliverable bit-identical to be
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from conftest import array_digests, copy_workflow, snakemake
+from conftest import array_digests, snakemake
 from latent_atlas import integrity
 from latent_atlas.io import save_npz
 from latent_atlas.maps import write_map
@@ -54,12 +55,6 @@ def test_whole_files_pass_and_cut_ones_are_named(tmp_path: Path):
     assert f"rm {files[0]}" in message and "nothing has been run" in message
 
 
-STUDY = {
-    "study": {"datasets": ["digits"], "models": ["ae"], "methods": ["pca"]},
-    "models": {"ae": {"kind": "dense", "latent_dim": 8, "epochs": 3, "batch_size": 128, "seed": 1}},
-    "uses": {"anomaly": False},
-    "metrics": {"pixels_reference": False},
-}
 TIMINGS = {"fit_seconds", "transform_seconds"}
 
 
@@ -88,31 +83,34 @@ def deliverables(wd: Path, skip: str = "") -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    wd = copy_workflow(tmp_path_factory.mktemp("damage") / "wf")
-    (wd / "study.yaml").write_text(yaml.safe_dump(STUDY))
-    snakemake(wd, "--configfile", "study.yaml", timeout=1500)
+def study(tiny_study: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """A copy of the finished tiny study (the shared one is never damaged) and what it keeps."""
+    wd = tmp_path_factory.mktemp("damage") / "wf"
+    shutil.copytree(tiny_study, wd, symlinks=True)
     return wd, deliverables(wd)
 
 
 def rerun(wd: Path, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return snakemake(wd, "--configfile", "study.yaml", *extra, check=check, timeout=1500)
+    return snakemake(wd, "--configfile", "tiny.yaml", *extra, check=check, timeout=1500)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "victim",
-    ["results/digits/data.npz", "results/digits/ae/projections/pca.parquet"],
-)
-def test_a_cut_intermediate_stops_the_run_and_the_named_fix_restores_everything(
-    study: tuple[Path, dict], victim: str
-):
-    wd, before = study
-    cut(wd / victim)
+def refused(wd: Path, victim: str) -> str:
+    """Run the study with ``victim`` damaged: it must stop before any job, naming it."""
     proc = rerun(wd, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and victim in out and "nothing has been run" in out
     assert "Traceback" not in out
+    return out
+
+
+@pytest.mark.slow(reason="reruns part of a copy of the tiny study")
+def test_a_cut_map_stops_the_run_and_the_named_fix_restores_everything(
+    study: tuple[Path, dict],
+):
+    wd, before = study
+    victim = "results/digits/ae32/projections/pca.parquet"
+    cut(wd / victim)
+    out = refused(wd, victim)
     after_error = deliverables(wd, skip=victim)
     assert {k: v for k, v in after_error.items() if k != victim} == {
         k: v for k, v in before.items() if k != victim
@@ -123,10 +121,27 @@ def test_a_cut_intermediate_stops_the_run_and_the_named_fix_restores_everything(
     assert deliverables(wd) == before
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="plans a copy of the tiny study")
+def test_a_cut_first_intermediate_is_found_before_any_job(study: tuple[Path, dict]):
+    """The data every job reads, cut: refused like any other file (its fix, `rm` and a rerun,
+    would rebuild the whole study, which the map's case above runs for one branch)."""
+    wd, before = study
+    victim = "results/digits/data.npz"
+    whole, stat = (wd / victim).read_bytes(), (wd / victim).stat()
+    try:
+        cut(wd / victim)
+        out = refused(wd, victim)
+        assert f"rm {victim}" in out
+        assert deliverables(wd, skip=victim) == {**before, victim: "skipped"}
+    finally:
+        (wd / victim).write_bytes(whole)
+        os.utime(wd / victim, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as it was
+
+
+@pytest.mark.slow(reason="reruns part of a copy of the tiny study")
 def test_a_deleted_intermediate_is_rebuilt_by_a_bare_rerun(study: tuple[Path, dict]):
     wd, before = study
-    (wd / "results/digits/ae/latent.npz").unlink()
+    (wd / "results/digits/ae32/projections/tsne.parquet").unlink()
     rerun(wd)
     assert deliverables(wd) == before
     again = rerun(wd, "-n")
@@ -135,8 +150,7 @@ def test_a_deleted_intermediate_is_rebuilt_by_a_bare_rerun(study: tuple[Path, di
 
 def test_every_output_of_the_study_is_a_target(workflow_dir: Path):
     """Each job's outputs are named by `rule all`, so a deleted one is never silently skipped."""
-    (workflow_dir / "study.yaml").write_text(yaml.safe_dump(STUDY))
-    proc = snakemake(workflow_dir, "-n", "--configfile", "study.yaml")
+    proc = snakemake(workflow_dir, "-n", "--configfile", "tiny.yaml")
     outputs = set(re.findall(r"^\s+output: (.+)$", proc.stdout, re.M))
     files = {f.strip() for line in outputs for f in line.split(",")}
     all_inputs = re.search(r"rule all:\n\s+input: (.+)", proc.stdout).group(1)

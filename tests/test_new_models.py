@@ -145,7 +145,7 @@ def train_spec(kind: str, epochs: int = 4) -> dict:
     }
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="trains each new kind twice")
 @pytest.mark.parametrize("kind", list(SPECS))
 def test_training_lowers_loss_and_repeats_exactly(tmp_path, digits, kind):
     spec = train_spec(kind)
@@ -159,7 +159,7 @@ def test_training_lowers_loss_and_repeats_exactly(tmp_path, digits, kind):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="trains an AAE 30 epochs")
 def test_aae_codes_stay_spread_and_near_the_prior(tmp_path, digits):
     """Codes neither collapse to a point nor drift away from N(0, I) (measured on digits:
     per-unit std 0.21, mean offset 0.37 after 30 epochs at learning rate 0.001; at 0.005 the
@@ -186,7 +186,7 @@ def test_colour_data_trains(tmp_path):
     assert training.load_model(tmp_path / "model.keras").input_shape == (None, 105)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="trains an AAE in three processes, one killed")
 def test_aae_resumes_after_kill_with_identical_weights(tmp_path):
     """Discriminator, encoder, decoder and the shared optimiser state all survive a SIGKILL."""
     killed, clean = kill_and_resume(tmp_path, train_spec("aae", epochs=3))
@@ -208,7 +208,7 @@ ENCODE_PARAMS = {
 USE_PARAMS = {"anomaly_class": 0, "fewshot_per_class": 5, "generated_samples": 30, "seed": 0}
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="trains two models per kind")
 @pytest.mark.parametrize("kind", ["lstm", "aae"])
 def test_use_inputs_of_a_new_kind(tmp_path, digits, kind):
     """Prior samples (N(0, I) for the AAE, a fitted Gaussian otherwise), the holdout model's
@@ -267,7 +267,7 @@ for name, spec in specs.items():
 """
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="trains every kind on one and on two threads")
 def test_trained_weights_do_not_depend_on_the_thread_count(tmp_path):
     """The rules give TensorFlow half the cores (one on a 2-core laptop): that is only safe if a
     kind trains to the very same weights on one thread as on two. Every kind does but conv

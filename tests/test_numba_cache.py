@@ -92,7 +92,7 @@ print(json.dumps({{
 """
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="fits UMAP in two processes")
 def test_cached_umap_kernels_load_in_the_next_process_and_give_the_same_map(tmp_path: Path):
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
 

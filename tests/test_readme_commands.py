@@ -83,7 +83,7 @@ def test_snakemake_command_plans(workflow_dir: Path, command: tuple[str, str]):
     assert "Job stats" in out or "Nothing to be done" in out, out[-3000:]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="snakemake --report on a copy of the tiny study")
 def test_report_command_runs_on_a_finished_study(snakemake_report: Path):
     """The docs' `--report` command (conftest's snakemake_report runs it on a copy of the tiny
     study: it needs results). Every page shows the same one."""

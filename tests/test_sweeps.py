@@ -272,7 +272,7 @@ def test_sweep_dry_run_plans_the_grid_and_keeps_default_paths(workflow_dir: Path
     assert "jobid:" not in proc.stdout + proc.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="a sweep and a solo model added to a copy of the tiny study")
 def test_digits_sweep_through_the_workflow(tiny_study: Path, tmp_path: Path):
     """The whole sweep on digits, added to a finished study (a copy of it: the base model's
     results are reused); a grid point's numbers equal the same model run alone."""

@@ -74,7 +74,7 @@ def test_stale_checkpoint_of_other_config_is_ignored(tmp_path, digits):
     assert hist["epoch"].tolist() == [1, 2]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="trains in three processes, one killed")
 def test_resume_after_kill(tmp_path):
     """Train 3 epochs, SIGKILL after epoch 2, rerun: 3 epochs of history, no duplicates, and the
     same weights as a run that was never interrupted."""

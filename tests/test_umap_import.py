@@ -59,7 +59,7 @@ def test_umap_imports_without_the_index_builder_or_tensorflow():
     }
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="builds a nearest-neighbour index in a fresh process")
 def test_building_an_index_loads_the_real_pynndescent():
     seen = _probe(build=True)
     assert seen["real_index"] == "pynndescent.pynndescent_"
