@@ -15,8 +15,9 @@ def test_every_format_runs_the_study(workflow_dir: Path, tmp_path: Path):
     """A gz IDX folder (28x28, 10 classes, named in the config), an RGB 32x32 npz and 64-D
     Parquet vectors in one study: a conv model (it sees the images' shape and channels) and a
     dense one on the images, model `none` on the vectors. One method and no anomaly holdout keep
-    it short: this test is about reading the formats. (A PNG folder is read by the same reader in tests/test_datasets.py and
-    tests/test_bad_data.py, and planned from the README's example.)"""
+    it short: this test is about reading the formats. (A PNG folder is read by the same reader
+    in tests/test_datasets.py and tests/test_bad_data.py, and planned from the README's
+    example.)"""
     data = tmp_path / "data"
     cfg = tmp_path / "mine.yaml"
     cfg.write_text(
