@@ -176,12 +176,12 @@ def _planned(wd: Path, *args: str) -> set[tuple[str, str]]:
     return jobs
 
 
-def test_changing_a_umap_parameter_reruns_only_umap_downstream(study):
+def test_changing_a_umap_parameter_reruns_only_umap_downstream(study, tmp_path):
     assert _planned(study, "--configfile", "tiny.yaml") == set()  # up to date
     cfg = yaml.safe_load(TINY.read_text())
     cfg["methods"]["umap"]["min_dist"] = 0.4
-    (study / "tiny-umap.yaml").write_text(yaml.safe_dump(cfg))
-    jobs = _planned(study, "--configfile", "tiny-umap.yaml")
+    (tmp_path / "tiny-umap.yaml").write_text(yaml.safe_dump(cfg))  # the study stays as it is
+    jobs = _planned(study, "--configfile", str(tmp_path / "tiny-umap.yaml"))
     rules = {r for r, _ in jobs}
     assert rules == {
         "project",
