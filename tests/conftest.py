@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import http.server
@@ -11,7 +12,7 @@ import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -203,12 +204,37 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """A folder ``build`` fills once per test run. Under pytest-xdist the run's workers share
+    it: the first that asks builds it while the others wait on a lock, then all read it (the
+    tests never change what such a folder holds: one that must, works on a copy)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        path = tmp_path_factory.mktemp(name)
+        build(path)
+        return path
+    root = tmp_path_factory.getbasetemp().parent  # the run's folder, above each worker's
+    path, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            shutil.rmtree(path, ignore_errors=True)  # a build that failed part way
+            path.mkdir()
+            build(path)
+            done.touch()
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One full local run of the tiny digits study (shared by the e2e and cluster tests)."""
-    wd = copy_workflow(tmp_path_factory.mktemp("e2e") / "wf")
-    snakemake(wd, "--configfile", "tiny.yaml", timeout=1500)
-    return wd
+    """One full local run of the tiny digits study, shared by every test that reads a finished
+    study (the e2e, atlas, damage, code-input, sweep, method and cluster tests)."""
+
+    def build(root: Path) -> None:
+        snakemake(copy_workflow(root / "wf"), "--configfile", "tiny.yaml", timeout=1500)
+
+    return built_once(tmp_path_factory, "tiny-study", build) / "wf"
 
 
 @pytest.fixture(scope="session")
@@ -218,12 +244,17 @@ def snakemake_report(tiny_study: Path, tmp_path_factory: pytest.TempPathFactory)
     Made on a copy, so the shared study is never written to."""
     from doc_commands import COMMANDS, argv_of
 
-    command = next(c for _, c in COMMANDS if "--report" in c)
-    argv = argv_of(command)
-    wd = tmp_path_factory.mktemp("report") / "wf"
-    shutil.copytree(tiny_study, wd, symlinks=True)
-    snakemake(wd, *argv, "--configfile", "tiny.yaml", timeout=600)
-    return wd / argv[argv.index("--report") + 1]
+    argv = argv_of(next(c for _, c in COMMANDS if "--report" in c))
+
+    def build(root: Path) -> None:
+        shutil.copytree(tiny_study, root / "wf", symlinks=True)
+        snakemake(root / "wf", *argv, "--configfile", "tiny.yaml", timeout=600)
+
+    return (
+        built_once(tmp_path_factory, "snakemake-report", build)
+        / "wf"
+        / argv[argv.index("--report") + 1]
+    )
 
 
 # -- TensorFlow training, shared by the training, model-kind and encode tests ----------------

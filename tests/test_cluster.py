@@ -165,6 +165,9 @@ def test_failing_job_is_reported_as_failed(cluster, tmp_path):
     Snakemake says so and shows the rule's log, and does not hang."""
     wd = copy_workflow(tmp_path / "wf")
     fit_profile_to_the_test_node(wd)
+    # no resubmission: the profile's retry (for a preempted job) would run the same failure again
+    profile = wd / "profiles/slurm/config.yaml"
+    profile.write_text(yaml.safe_dump({**yaml.safe_load(profile.read_text()), "retries": 0}))
     snakemake(wd, "results/digits/data.npz", "--configfile", "config/tiny.yaml")  # locally
     # a whole zip without the arrays train needs (a cut file is stopped before any job): newer,
     # so train reruns, and fails on it
