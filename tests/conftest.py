@@ -55,6 +55,11 @@ def blobs(
     }
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: a worker a core, at most four (each workflow test runs snakemake on two)."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every slow test says what it runs (`@pytest.mark.slow(reason=...)`), so that whoever
     picks the fast tier (`-m 'not slow'`) knows what it leaves out."""
@@ -255,6 +260,48 @@ def snakemake_report(tiny_study: Path, tmp_path_factory: pytest.TempPathFactory)
         / "wf"
         / argv[argv.index("--report") + 1]
     )
+
+
+# The variants of the tiny study, added to a copy of it in one Snakemake call and read by the
+# tests of those features: the four further methods (tests/test_compared_methods.py), a model
+# sweep over latent size and seed (tests/test_sweeps.py) and a projection-seed sweep of two of
+# the new methods. The sweep's models are mapped by the first three methods only.
+NEW_METHODS = ["pacmap", "trimap", "densmap", "parametric_umap"]
+VARIANTS = {
+    "study": {
+        "datasets": ["digits"],
+        "models": ["ae32"],
+        "methods": ["pca", "tsne", "umap", *NEW_METHODS],
+        "sweeps": ["latent", "pseed"],
+    },
+    "methods": {"parametric_umap": {"n_epochs": 20, "hidden": [32, 32]}},
+    "sweeps": {
+        "latent": {
+            "base": "ae32",
+            "grid": {"latent_dim": [8], "seed": [1, 2]},  # two seeds of one size: the spread
+            "methods": ["pca", "tsne", "umap"],
+        },
+        "pseed": {
+            "base": "ae32",
+            "grid": {"projection.seed": [1, 2]},
+            "methods": ["pacmap", "trimap"],
+        },
+    },
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_variants(tiny_study: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the tiny study with VARIANTS added (``--configfile tiny.yaml variants.yaml``):
+    the ae32 model is reused, its maps and the new ones made, the sweeps run."""
+    import yaml
+
+    def build(root: Path) -> None:
+        shutil.copytree(tiny_study, root / "wf", symlinks=True)
+        (root / "wf" / "variants.yaml").write_text(yaml.safe_dump(VARIANTS))
+        snakemake(root / "wf", "--configfile", "tiny.yaml", "variants.yaml", timeout=1500)
+
+    return built_once(tmp_path_factory, "tiny-variants", build) / "wf"
 
 
 # -- TensorFlow training, shared by the training, model-kind and encode tests ----------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -14,11 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, blobs, snakemake
+from conftest import NEW_METHODS, REPO, blobs
 from latent_atlas import maps, methods, neighbors, planning, projections
 from latent_atlas.errors import AtlasError
 
-NEW = ("pacmap", "trimap", "densmap", "parametric_umap")
+NEW = tuple(NEW_METHODS)
 PARAMS = {
     "pacmap": {"n_neighbors": 10, "mn_ratio": 0.5, "fp_ratio": 2.0, "n_iters": 100, "seed": 0},
     "trimap": {"n_inliers": 12, "n_outliers": 4, "n_random": 3, "n_iters": 200, "seed": 0},
@@ -249,31 +248,12 @@ def test_every_env_file_pins_what_requirements_txt_pins():
     assert all((REPO / "envs" / f"{e}.yaml").is_file() for e in used)
 
 
-@pytest.mark.slow(reason="four methods and a sweep added to a copy of the tiny study")
-def test_the_four_methods_run_through_the_workflow_on_digits(tiny_study: Path, tmp_path: Path):
+@pytest.mark.slow(reason="reads the tiny study's variants (one workflow run, shared)")
+def test_the_four_methods_run_through_the_workflow_on_digits(tiny_variants: Path):
     """Metrics, report (with how each placed its test points), atlas and a seed sweep show the
-    new methods with no code of their own outside their modules. Starts from a copy of the tiny
-    study, whose ae32 model it reuses."""
-    workflow_dir = tmp_path / "wf"
-    shutil.copytree(tiny_study, workflow_dir, symlinks=True)
-    tiny = yaml.safe_load((REPO / "tests/config/tiny.yaml").read_text())
-    cfg = {
-        "study": {"datasets": ["digits"], "models": ["ae32"], "methods": list(NEW)},
-        "models": {"ae32": tiny["models"]["ae32"]},
-        "methods": {"parametric_umap": {"n_epochs": 20, "hidden": [32, 32]}},
-        "uses": {"anomaly": False},
-        "metrics": {"pixels_reference": False},
-        "sweeps": {
-            "pseed": {
-                "base": "ae32",
-                "grid": {"projection.seed": [1, 2]},
-                "methods": ["pacmap", "trimap"],
-            }
-        },
-    }
-    cfg["study"]["sweeps"] = ["pseed"]
-    (workflow_dir / "four.yaml").write_text(yaml.safe_dump(cfg))
-    snakemake(workflow_dir, "--configfile", "four.yaml", cores=2)
+    new methods with no code of their own outside their modules (conftest's VARIANTS: the four
+    added to the tiny study, and a projection-seed sweep of two of them)."""
+    workflow_dir = tiny_variants
     tidy = pd.read_csv(workflow_dir / "results/metrics.csv")
     maps_rows = tidy[tidy["method"].isin(NEW)]
     per_method = maps_rows.groupby("method")["metric"].apply(set)

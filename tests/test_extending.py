@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,6 +17,20 @@ from conftest import REPO, VENV_BIN, copy_workflow
 
 PAGE = REPO / "docs" / "extending.md"
 STEP = re.compile(r"<!-- (file|schema-append|schema-set): (\S+) -->\n```\w*\n(.*?)```", re.S)
+
+
+# The tests that read the registries, the schema or the config files: a new entry must leave them
+# green (tests/test_extending.py runs them on the extended copy).
+REGISTRY_TESTS = [
+    "test_registries.py",
+    "test_bad_config.py",
+    "test_configuration.py",
+    "test_config_readme.py",
+    "test_structure.py",
+    "test_local_quality.py",
+    "test_codedeps.py",
+    "test_workflow.py",
+]
 
 
 def steps() -> list[tuple[str, str, str]]:
@@ -65,7 +80,7 @@ def test_the_worked_examples_run_through_the_report_and_the_atlas(tmp_path: Path
     wd = copy_workflow(tmp_path / "wf")
     apply(wd)
     cmds = commands()
-    assert [c.split()[0] for c in cmds] == [".venv/bin/python", "snakemake"], cmds
+    assert [c.split()[0] for c in cmds] == [".venv/bin/python"] * 2 + ["snakemake"], cmds
     for cmd in cmds:
         argv = shlex.split(cmd)
         exe = VENV_BIN / Path(argv[0]).name
@@ -91,3 +106,17 @@ def test_the_worked_examples_run_through_the_report_and_the_atlas(tmp_path: Path
     atlas = (wd / "results/report/atlas.html").read_text()
     assert "random projection" in atlas and "mydigits/lin" in atlas
     assert (wd / "results/mydigits/lin/figures/randproj.png").stat().st_size > 10_000
+
+    # the suite's tests of registries, schema and configuration, on the extended copy
+    for name in ("tests", "pyproject.toml"):
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, wd / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, wd / name)
+    proc = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "pytest", "-q", "-m", "not slow", "-p", "no:xdist",
+         "-p", "no:cacheprovider", *(f"tests/{t}" for t in REGISTRY_TESTS)],
+        cwd=wd, capture_output=True, text=True, timeout=1500,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-6000:]

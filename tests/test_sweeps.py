@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import snakemake
+from conftest import VARIANTS, snakemake
 from latent_atlas import methods, sweep_summary, sweeps
 from latent_atlas.errors import AtlasError
 from snakemake.utils import validate
@@ -272,17 +272,11 @@ def test_sweep_dry_run_plans_the_grid_and_keeps_default_paths(workflow_dir: Path
     assert "jobid:" not in proc.stdout + proc.stderr
 
 
-@pytest.mark.slow(reason="a sweep and a solo model added to a copy of the tiny study")
-def test_digits_sweep_through_the_workflow(tiny_study: Path, tmp_path: Path):
-    """The whole sweep on digits, added to a finished study (a copy of it: the base model's
-    results are reused); a grid point's numbers equal the same model run alone."""
-    workflow_dir = tmp_path / "wf"
-    shutil.copytree(tiny_study, workflow_dir, symlinks=True)
-    cfg = copy.deepcopy(SWEEP_CONFIG)  # two seeds of one size: the spread, in fewer jobs
-    cfg["sweeps"]["latent"]["grid"]["latent_dim"] = [8]
-    (workflow_dir / "sweep.yaml").write_text(yaml.safe_dump(cfg))
-    snakemake(workflow_dir, "--configfile", "tiny.yaml", "sweep.yaml", timeout=1500)
-    root = workflow_dir / "results/sweeps/latent"
+@pytest.mark.slow(reason="reads the tiny study's variants; maps one more model on a copy")
+def test_digits_sweep_through_the_workflow(tiny_variants: Path, tmp_path: Path):
+    """The whole sweep on digits, added to a finished study (conftest's VARIANTS: the base
+    model's results are reused); a grid point's numbers equal the same model run alone."""
+    root = tiny_variants / "results/sweeps/latent"
     summary = pd.read_csv(root / "summary.csv")
     for f in ("metrics.png", "metrics.svg", "maps.png"):
         assert (root / f).stat().st_size > 10_000, f
@@ -291,29 +285,30 @@ def test_digits_sweep_through_the_workflow(tiny_study: Path, tmp_path: Path):
     for metric in ("knn_acc_1", "knn_recall_10", "rnx_auc", "procrustes_disparity"):
         assert metric in set(summary["metric"]), metric
     assert (summary[summary["metric"] == "knn_acc_1"]["n"] == 2).all()
-    html = (workflow_dir / "results/report/index.html").read_text()
+    html = (tiny_variants / "results/report/index.html").read_text()
     assert 'id="sweep-latent"' in html
-    # the same spec defined as an ordinary model and run alone gives the same numbers
-    alone = {
-        "study": {"datasets": ["digits"], "models": ["solo"], "methods": ["pca", "tsne", "umap"]},
-        "models": {
-            "solo": {
-                **yaml.safe_load((workflow_dir / "tiny.yaml").read_text())["models"]["ae32"],
-                "latent_dim": 8,
-                "seed": 2,
-            }
-        },
+    # the same spec defined as an ordinary model of the same study and run alone (in a copy)
+    # gives the same numbers
+    workflow_dir = tmp_path / "wf"
+    shutil.copytree(tiny_variants, workflow_dir, symlinks=True)
+    solo = {
+        **yaml.safe_load((workflow_dir / "tiny.yaml").read_text())["models"]["ae32"],
+        "latent_dim": 8,
+        "seed": 2,
     }
+    study = {**VARIANTS["study"], "models": ["solo"], "sweeps": []}
+    alone = {"study": study, "models": {"solo": solo}}
     (workflow_dir / "alone.yaml").write_text(yaml.safe_dump(alone))
-    snakemake(workflow_dir, "results/metrics.csv", "--configfile", "tiny.yaml", "alone.yaml")
-    solo = pd.read_csv(workflow_dir / "results/digits/solo/metrics.csv")
+    maps = ("pca", "tsne", "umap")
+    tables = [f"results/digits/solo/metrics/{m}.csv" for m in maps]
+    snakemake(workflow_dir, *tables, "--configfile", "tiny.yaml", "variants.yaml", "alone.yaml")
     point = pd.concat(
         pd.read_csv(workflow_dir / f"results/digits/ae32-latent_dim8-seed2/metrics/{m}.csv")
-        for m in ("pca", "tsne", "umap")
+        for m in maps
     )
+    solo_maps = pd.concat(pd.read_csv(workflow_dir / t) for t in tables)
     quality = ~point["metric"].str.endswith("seconds")
     a = point[quality].set_index(["method", "metric"])["value"].sort_index()
-    b = solo[solo["method"].isin(["pca", "tsne", "umap"])].set_index(["method", "metric"])
-    b = b["value"].sort_index()
-    b = b[~b.index.get_level_values("metric").str.endswith("seconds")]
+    b = solo_maps[~solo_maps["metric"].str.endswith("seconds")]
+    b = b.set_index(["method", "metric"])["value"].sort_index()
     pd.testing.assert_series_equal(a, b)

@@ -28,6 +28,7 @@ TOOLS = frozenset(
         "pytest",
         "pytest-timeout",
         "pytest-randomly",
+        "pytest-xdist",
         "coverage",
         "playwright",
         "ruff",
