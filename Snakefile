@@ -29,14 +29,15 @@ from latent_atlas.errors import AtlasError
 configfile: "config.yaml"
 
 
-# The config's steps, in one package function the tests call too: `--config` strings brought to
-# the schema's types, the schema checked by Snakemake's `validate` (defaults filled in), then
+# The config's steps, in one package function the tests call too: the config files read strictly
+# (a key given twice is an error), `--config` strings brought to the schema's types, the schema checked by Snakemake's `validate` (defaults filled in), then
 # the plan's own checks. Every error names the key and stops the run before any job.
 try:
     PLAN = planning.prepare(
         config,
         f"{workflow.basedir}/workflow/schemas/config.schema.yaml",
         planning.run_cores(workflow),
+        workflow.configfiles,
     )
 except AtlasError as exc:
     raise WorkflowError(str(exc)) from None

@@ -199,3 +199,45 @@ def test_a_k_beyond_the_mapped_training_points_fails_at_planning(over: dict, key
         planned(projection={"max_points": 100}, **over)
     assert "training points" in str(err.value) and "max_points" in str(err.value)
     planned(**over)  # all 1,437 training digits: enough
+
+
+# -- config files read strictly --------------------------------------------------------------
+
+STRICT_CASES = [
+    # a key twice under one model: YAML keeps the last value silently
+    (
+        "models:\n  ae32: {kind: dense, epochs: 2}\n  ae32: {kind: dense, epochs: 300}\n",
+        r"line 3: the key 'ae32' is given a second time \(first on line 2\)",
+    ),
+    ("models:\n  m:\n    kind: dense\n    epochs: 2\n    epochs: 300\n", r"line 5: .*'epochs'"),
+    ("models: {}\nstudy: {}\nmodels: {}\n", r"line 3: the key 'models'"),
+    ("", "the file is empty"),
+    ("- a\n- b\n", "the top level is a list"),
+    ("models:\n\tae32: {epochs: 2}\n", "never tabs"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), STRICT_CASES)
+def test_config_files_are_read_strictly_naming_file_and_line(tmp_path: Path, text, message):
+    from latent_atlas.configuration import check_config_file
+
+    path = tmp_path / "mine.yaml"
+    path.write_text(text)
+    with pytest.raises(AtlasError, match=message) as err:
+        check_config_file(path)
+    assert str(path) in str(err.value)
+
+
+def test_every_shipped_config_file_reads_strictly():
+    from latent_atlas.configuration import check_config_file
+
+    for path in [REPO / "config.yaml", *sorted((REPO / "config").glob("*.yaml"))]:
+        check_config_file(path)
+
+
+def test_a_key_given_twice_stops_the_run_before_any_job(workflow_dir: Path):
+    (workflow_dir / "dup.yaml").write_text(STRICT_CASES[0][0])
+    proc = snakemake(workflow_dir, "-n", "--configfile", "dup.yaml", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "jobid:" not in out and "Traceback" not in out
+    assert "dup.yaml: line 3: the key 'ae32' is given a second time" in out

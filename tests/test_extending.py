@@ -115,7 +115,7 @@ def test_the_worked_examples_run_through_the_report_and_the_atlas(tmp_path: Path
         else:
             shutil.copy2(src, wd / name)
     proc = subprocess.run(
-        [str(VENV_BIN / "python"), "-m", "pytest", "-q", "-m", "not slow", "-p", "no:xdist",
+        [str(VENV_BIN / "python"), "-m", "pytest", "-q", "-m", "not slow", "-n", "0",
          "-p", "no:cacheprovider", *(f"tests/{t}" for t in REGISTRY_TESTS)],
         cwd=wd, capture_output=True, text=True, timeout=1500,
     )  # fmt: skip

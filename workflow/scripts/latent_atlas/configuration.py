@@ -19,6 +19,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from .errors import AtlasError
+
 _TRUE = {"true", "yes", "on"}
 _FALSE = {"false", "no", "off"}
 _NULL = {"null", "~", "none"}
@@ -174,3 +176,54 @@ def _write_problem(folder: Path) -> str | None:
     except OSError as err:
         return err.strerror or type(err).__name__
     return None
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: object, line: int, first: int) -> None:
+        super().__init__(key, line, first)
+        self.key, self.line, self.first = key, line, first
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key written twice in one mapping is an error: PyYAML
+    (and so Snakemake) silently keeps the last value, so `epochs: 2` followed by `epochs: 300`
+    would train 300 epochs without a word."""
+
+
+def _strict_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[object, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        line = key_node.start_mark.line + 1
+        if key in seen:
+            raise _DuplicateKey(key, line, seen[key])
+        seen[key] = line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _strict_mapping)
+
+
+def check_config_file(path: str | os.PathLike[str]) -> None:
+    """Read a config file the way the workflow means it, before anything is planned: one value
+    per key, a mapping at the top. Raises AtlasError naming the file, the line and the key."""
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)
+    except _DuplicateKey as dup:
+        raise AtlasError(
+            f"{path}: line {dup.line}: the key '{dup.key}' is given a second time (first on line "
+            f"{dup.first}), and YAML would silently keep only the last value; delete one of "
+            "the two (or merge them)"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise AtlasError(
+            f"{path}: not valid YAML ({exc}); indent with spaces, never tabs"
+        ) from None
+    if data is None:
+        raise AtlasError(f"{path}: the file is empty; give at least one key, e.g. `study: {{}}`")
+    if not isinstance(data, Mapping):
+        raise AtlasError(
+            f"{path}: the top level is a {type(data).__name__}, not keys and values; write the "
+            "settings as `key: value` lines (see config.yaml)"
+        )

@@ -8,11 +8,17 @@ its registry.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import datasets, formats, kinds, measures, methods, sweeps
-from .configuration import coerce_to_schema, load_schema, non_finite, writable_cache_dir
+from .configuration import (
+    check_config_file,
+    coerce_to_schema,
+    load_schema,
+    non_finite,
+    writable_cache_dir,
+)
 from .errors import AtlasError
 
 # Scheduling. On a 2-core laptop the study's wall is set by how well its jobs share the two
@@ -79,8 +85,14 @@ def dataset_files(name: str, spec: Mapping) -> list[str]:
         raise AtlasError(f"datasets.{name}: {exc}".replace(": datasets: ", ": ")) from None
 
 
-def prepare(config: dict, schema_path: str | os.PathLike[str], cores: int | None = None) -> Plan:
+def prepare(
+    config: dict,
+    schema_path: str | os.PathLike[str],
+    cores: int | None = None,
+    configfiles: Sequence[str | os.PathLike[str]] = (),
+) -> Plan:
     """Everything the Snakefile does with the config before the rules exist, in its order:
+    each config file read strictly (``configfiles``: a key given twice is an error),
     ``--config`` strings brought to the schema's types, the schema checked with Snakemake's
     ``validate`` (defaults filled in, in place), then the plan with its own checks. One function,
     so a test plans any config in-process, as the workflow would, in milliseconds.
@@ -89,6 +101,8 @@ def prepare(config: dict, schema_path: str | os.PathLike[str], cores: int | None
     the key."""
     from snakemake.utils import validate
 
+    for path in configfiles:
+        check_config_file(path)
     config.update(coerce_to_schema(config, load_schema(schema_path)))
     validate(config, str(schema_path), set_default=True)
     return Plan(config, cores)
