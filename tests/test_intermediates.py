@@ -9,13 +9,15 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import array_digests, snakemake
+from conftest import REPO, VENV_BIN, array_digests, snakemake
 from latent_atlas import integrity
 from latent_atlas.io import save_npz
 from latent_atlas.maps import write_map
@@ -156,3 +158,37 @@ def test_every_output_of_the_study_is_a_target(workflow_dir: Path):
     all_inputs = re.search(r"rule all:\n\s+input: (.+)", proc.stdout).group(1)
     targets = {f.strip() for f in all_inputs.split(",")}
     assert files - {f for f in files if f.startswith("resources/")} <= targets
+
+
+def _doc_block(page: Path, after: str) -> list[list[str]]:
+    """The commands of the first ```bash block after ``after`` on ``page``, as argv lists."""
+    text = page.read_text()
+    block = re.search(r"```bash\n(.*?)```", text[text.index(after) :], re.S).group(1)
+    return [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
+
+
+@pytest.mark.slow(reason="starts a run of one job, kills it, unlocks and reruns")
+def test_the_documented_resume_after_a_killed_run_works(workflow_dir: Path):
+    """kill -9 of snakemake mid-run: the same command then stops on the lock, and the sequence
+    docs/reproducibility.md shows (unlock, the same command) finishes the run."""
+    target = "results/digits/data.npz"
+    run = [str(VENV_BIN / "snakemake"), "--cores", "2", target]
+    proc = subprocess.Popen(
+        run, cwd=workflow_dir, start_new_session=True, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    log = workflow_dir / "logs/digits/normalise.log"
+    deadline = time.monotonic() + 300
+    while not log.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)  # the job has started: snakemake holds its lock
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    locked = snakemake(workflow_dir, target, check=False)
+    assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr
+    commands = _doc_block(REPO / "docs/reproducibility.md", "**A killed run**")
+    assert [c[1:] for c in commands] == [["--unlock"], []], commands
+    snakemake(workflow_dir, *commands[0][1:])
+    snakemake(workflow_dir, *commands[1][1:], target)  # the same command as the killed one
+    with np.load(workflow_dir / target, allow_pickle=False) as npz:
+        assert npz["x_train"].shape == (1437, 64)
