@@ -55,6 +55,7 @@ def test_snakefmt_is_clean():
         ("study={'datasets': ['no_such_dataset']}", "no_such_dataset"),
         ("study={'methods': ['no-such-method']}", "no-such-method"),
         ("study={'models': ['nope']}", "nope"),
+        ("study={'models': ['none']}", "reserved name of a vectors dataset"),
         ("methods={'tsne': {'perplexity': 0}}", "perplexity"),
         ("methods={'umap': {'n_neighbors': 'many'}}", "many"),
         ("methods={'tsne': {'backend': 'cuda'}}", "cuda"),

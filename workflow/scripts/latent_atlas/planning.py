@@ -136,6 +136,13 @@ class Plan:
         """Every study model, dataset and method is defined; every dataset's files exist."""
         cfg, study = self.config, self.config["study"]
         unknown = [m for m in study["models"] if m not in cfg["models"]]
+        if "none" in unknown:
+            raise AtlasError(
+                "config: study.models names `none`, the reserved name of a vectors dataset's "
+                "own codes (they are mapped as model `none` whatever study.models says); image "
+                f"datasets need a model defined under `models` (defined: {sorted(cfg['models'])})"
+                ": name one of those instead"
+            )
         if unknown:
             raise AtlasError(
                 f"config: study.models names {unknown}, which are not defined under `models` "
