@@ -222,6 +222,14 @@ def test_vectors_nan(tmp_path):
     refused(spec("vectors", p), tmp_path, "NaN/inf", "row 7", "e2")
 
 
+def test_a_one_column_table_is_refused_naming_the_file_and_its_column(tmp_path):
+    """One vector component cannot be mapped to two dimensions: refused at normalise (not a
+    scikit-learn traceback inside the PCA job), naming the file and the column."""
+    p = make_vectors(tmp_path / "v.parquet", n=40, dim=1)
+    msg = refused(spec("vectors", p), tmp_path, str(p), "1 component", "['e0']")
+    assert "at least two numeric columns" in msg
+
+
 def test_vectors_without_label(tmp_path):
     import pandas as pd
 

@@ -14,6 +14,7 @@ from ._base import Format, Sources, existing_file, source_path
 from ._common import SPLITS, finish, split
 
 log = logging.getLogger(__name__)
+MAP_DIMENSIONS = 2  # every map is 2-D: a table needs at least this many vector components
 
 
 def read(spec: Mapping, sources: Sources) -> dict[str, np.ndarray]:
@@ -55,6 +56,12 @@ def read(spec: Mapping, sources: Sources) -> dict[str, np.ndarray]:
     cols = [n for n in rest if n in numeric]
     if not cols:
         raise AtlasError(f"{where}: no numeric vector columns besides label/split")
+    if len(cols) < MAP_DIMENSIONS:
+        raise AtlasError(
+            f"{where}: the vectors have {len(cols)} component ({cols}), fewer than the "
+            f"{MAP_DIMENSIONS} dimensions of a map, so there is nothing to project; give the "
+            "table at least two numeric columns besides label/split"
+        )
     if table.column("label").null_count:
         first = int(
             np.flatnonzero(table.column("label").is_null().to_numpy(zero_copy_only=False))[0]
