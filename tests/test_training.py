@@ -145,3 +145,16 @@ def test_bce_matches_keras():
     p = rng.random((4, 10), dtype=np.float32)
     want = keras.ops.convert_to_numpy(keras.losses.binary_crossentropy(x, p))
     np.testing.assert_allclose(encoding.per_sample_bce(x, p), want, rtol=1e-5)
+
+
+def test_interpolation_pairs_the_data_lacks_are_named_in_the_log(caplog):
+    """A user dataset's classes are known only once it is read: a pair naming a class it lacks
+    is left out with a warning in the encode job's log naming the pair and the classes."""
+    from latent_atlas.encoding import interpolate
+
+    y = np.arange(30) % 3
+    z = np.random.default_rng(0).normal(size=(30, 4)).astype(np.float32)
+    with caplog.at_level("WARNING"):
+        pairs, lines = interpolate(lambda c: c, z, y, [[0, 1], [0, 99]], 4)
+    assert pairs.tolist() == [[0, 1]] and lines.shape == (1, 4, 4)
+    assert "[[0, 99]]" in caplog.text and "[0, 1, 2]" in caplog.text

@@ -56,6 +56,8 @@ def test_snakefmt_is_clean():
         ("study={'methods': ['no-such-method']}", "no-such-method"),
         ("study={'models': ['nope']}", "nope"),
         ("study={'models': ['none']}", "reserved name of a vectors dataset"),
+        ("encode={'interpolate': [[0, 99]]}", "the pair [0, 99], but datasets.mnist has the"),
+        ("uses={'anomaly_class': 10}", "uses.anomaly_class = 10, but datasets.mnist has the"),
         ("methods={'tsne': {'perplexity': 0}}", "perplexity"),
         ("methods={'umap': {'n_neighbors': 'many'}}", "many"),
         ("methods={'tsne': {'backend': 'cuda'}}", "cuda"),

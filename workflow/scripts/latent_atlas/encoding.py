@@ -93,6 +93,14 @@ def interpolate(
     """Decode ``steps`` points on the straight line between two class centroids in latent space."""
     present = set(np.unique(y).tolist())
     usable = [(a, b) for a, b in pairs if a in present and b in present]
+    skipped = [[a, b] for a, b in pairs if (a, b) not in usable]
+    if skipped:
+        log.warning(
+            "encode.interpolate: pairs %s name classes the data lacks (its classes: %s), so "
+            "they are not drawn; set encode.interpolate to pairs of those classes, or [] for none",
+            skipped,
+            sorted(present),
+        )
     if not usable:
         return np.zeros((0, 2), np.int64), np.zeros((0, steps, 0), np.float32)
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]

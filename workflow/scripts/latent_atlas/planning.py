@@ -174,6 +174,7 @@ class Plan:
                     f"{n_train} train and {n_test} test samples of {n_classes} classes; each "
                     "split needs every class: give a test_fraction nearer 0.2"
                 )
+            self.check_classes(d, n_classes)
             cap = self.config["projection"]["max_points"]
             if cap is not None and cap < n_train + n_test:
                 n_train = cap - max(10, round(cap * n_test / (n_train + n_test)))
@@ -184,6 +185,23 @@ class Plan:
                         f"config: {key} asks for {k} neighbours, but datasets.{d} maps only "
                         f"{n_train} training points; lower it, or raise projection.max_points"
                     )
+
+    def check_classes(self, dataset: str, n_classes: int) -> None:
+        """Settings that name classes by index name classes the dataset has (0..n-1): a pair
+        of encode.interpolate or uses.anomaly_class beyond them would silently be skipped."""
+        classes = f"datasets.{dataset} has the classes 0-{n_classes - 1}"
+        for pair in self.config["encode"]["interpolate"]:
+            if max(pair) >= n_classes:
+                raise AtlasError(
+                    f"config: encode.interpolate names the pair {list(pair)}, but {classes}; "
+                    "name two of those (e.g. [[0, 1]]), or give [] for no interpolation"
+                )
+        anomaly = self.config["uses"]["anomaly_class"]
+        if self.config["uses"]["anomaly"] and anomaly >= n_classes:
+            raise AtlasError(
+                f"config: uses.anomaly_class = {anomaly}, but {classes}; name one of those, or "
+                "set uses.anomaly: false"
+            )
 
     def _numba_cache_warning(self) -> str | None:
         """An unwritable projection.numba_cache_dir is reported when the workflow is planned,
