@@ -87,3 +87,39 @@ def test_save_npz_stored_or_deflated_roundtrips(tmp_path: Path, compress: bool):
     back = load_npz(tmp_path / "g.npz")
     for k, v in arrays.items():
         np.testing.assert_array_equal(back[k], v)
+
+
+def test_a_full_disk_names_the_file_the_space_and_that_a_rerun_continues(tmp_path: Path):
+    """ENOSPC while a figure or table is written (PIL, pandas, a plain write): one message
+    naming the file, the space left and the fix; the earlier file and no partial one remain."""
+    import errno
+
+    out = tmp_path / "figures" / "umap.local.png"
+    out.parent.mkdir()
+    out.write_bytes(b"before")
+    with pytest.raises(AtlasError) as err, atomic_open(out) as fh:
+        fh.write(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+    msg = str(err.value)
+    assert str(out) in msg and "No space left on device" in msg and "MB free there" in msg
+    assert "rerun the same command" in msg and "Free some space" in msg
+    assert out.read_bytes() == b"before"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["umap.local.png"]
+
+
+def test_a_read_only_results_folder_names_the_folder_to_make_writable(tmp_path, monkeypatch):
+    """Creating the file fails (EROFS; root ignores chmod, so the refusal is simulated)."""
+    import errno
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    out = tmp_path / "results" / "report" / "index.html"
+    with pytest.raises(AtlasError) as err, atomic_open(out, "w") as fh:
+        fh.write("never")
+    msg = str(err.value)
+    assert str(out) in msg and "Read-only file system" in msg
+    assert f"Make {out.parent} writable" in msg and "rerun the same command" in msg
+    assert not out.exists()

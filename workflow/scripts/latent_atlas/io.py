@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -21,22 +23,58 @@ FILE_MODE = 0o666 & ~_UMASK
 CHUNK = 1 << 20  # read/copy block size
 
 
+# Write errors a user fixes outside the workflow: a full disk or quota, a read-only folder, no
+# permission to create a file there.
+_FULL = {errno.ENOSPC, errno.EDQUOT}
+_REFUSED = {errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def write_error(final: Path, exc: OSError) -> AtlasError:
+    """The message for a file that could not be written: which file, why, the space left, and
+    that a rerun continues (the partial file is removed; finished outputs are kept)."""
+    try:
+        free = f"{shutil.disk_usage(final.parent).free / 2**20:,.0f} MB free there"
+    except OSError:
+        free = "its free space unknown"
+    if exc.errno in _FULL:
+        fix = "free some space (or write results/ to a larger disk)"
+    else:
+        fix = f"make {final.parent} writable"
+    return AtlasError(
+        f"{final}: could not be written: {exc.strerror or exc} ({free}); nothing half-written "
+        f"was left. {fix[0].upper()}{fix[1:]}, then rerun the same command: finished results "
+        "are kept and the run continues from this job"
+    )
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
 
     The temporary file lives in the same directory so that the final ``os.replace`` is atomic.
     ``suffix`` keeps libraries that infer a format from the extension (Keras, matplotlib) happy.
+    A full disk or a read-only folder is an AtlasError naming ``path`` (see write_error).
     """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=f".tmp{suffix}", dir=final.parent)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{final.name}.", suffix=f".tmp{suffix}", dir=final.parent
+        )
+    except OSError as exc:
+        if exc.errno in _FULL | _REFUSED:
+            raise write_error(final, exc) from None
+        raise
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         os.chmod(tmp_path, FILE_MODE)
         os.replace(tmp_path, final)
+    except OSError as exc:
+        if exc.errno in _FULL or exc.errno == errno.EROFS:
+            raise write_error(final, exc) from None
+        raise
     finally:
         tmp_path.unlink(missing_ok=True)
 
