@@ -241,3 +241,29 @@ def test_a_key_given_twice_stops_the_run_before_any_job(workflow_dir: Path):
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "jobid:" not in out and "Traceback" not in out
     assert "dup.yaml: line 3: the key 'ae32' is given a second time" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("missing.yaml", None),
+        ("empty.yaml", ""),
+        ("list.yaml", "- a\n"),
+        ("tab.yaml", "a:\n\tb: 1\n"),
+    ],
+)
+def test_a_config_file_snakemake_cannot_read_is_explained_in_the_readme(
+    workflow_dir: Path, name: str, text: str | None
+):
+    """Snakemake reads --configfile files before the workflow starts: its own message is what
+    the user sees, and the README's "When it stops before the first job" gives its cause."""
+    if text is not None:
+        (workflow_dir / name).write_text(text)
+    proc = snakemake(workflow_dir, "-n", "--configfile", name, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "jobid:" not in out
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("### When it stops before the first job") :]
+    section = section[: section.index("\n## ")]
+    shown = re.findall(r"\*\*`([^`]+?)(?:: \.\.\.[^`]*)?`\*\*", section)
+    assert any(message.split(" ...")[0] in out for message in shown), out[-1500:]
