@@ -4,13 +4,14 @@ seeded subsamples above the same size. Small data with the threshold set low."""
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import snakemake
+from conftest import plan
 from latent_atlas import measures, metrics, neighbors
+from latent_atlas.errors import AtlasError
+from snakemake.exceptions import WorkflowError
 
 
 def mixture(n_train: int = 3000, n_test: int = 300, dim: int = 16, seed: int = 0):
@@ -137,9 +138,8 @@ def test_metrics_below_cap_unchanged_above_cap_seeded_subsamples(latent, caplog)
         ("projection={'knn_recall_sample': 'many'}", "many"),
     ],
 )
-def test_bad_scale_config_fails_early(workflow_dir: Path, override: str, needle: str):
-    proc = snakemake(workflow_dir, "-n", "--config", override, check=False)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0
-    assert needle in out
-    assert "jobid:" not in out
+def test_bad_scale_config_fails_early(override: str, needle: str):
+    """Planned in-process as the Snakefile plans it (conftest.plan)."""
+    with pytest.raises((WorkflowError, AtlasError)) as err:
+        plan(override)
+    assert needle in str(err.value)
