@@ -6,6 +6,7 @@ import fcntl
 import gzip
 import hashlib
 import http.server
+import json
 import os
 import shutil
 import struct
@@ -60,9 +61,25 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
+# Each test file's measured seconds (`--store-durations` rewrites it from a full run): the files
+# that take longest start first, so that on two workers no long file is left for the end.
+DURATIONS = Path(__file__).with_name("durations.json")
+_measured: dict[str, float] = {}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store-durations",
+        action="store_true",
+        help=f"write each test file's seconds in this run to {DURATIONS.name} (test order)",
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every slow test says what it runs (`@pytest.mark.slow(reason=...)`), so that whoever
-    picks the fast tier (`-m 'not slow'`) knows what it leaves out."""
+    picks the fast tier (`-m 'not slow'`) knows what it leaves out. Then the files are put in
+    the order of their measured seconds, longest first: a stable sort over pytest-randomly's
+    shuffle, so tests within a file, and files of equal cost, keep the random order."""
     bare = [
         item.nodeid
         for item in items
@@ -71,6 +88,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ]
     if bare:
         raise pytest.UsageError(f"slow tests without a reason=: {bare[:5]}")
+    seconds = json.loads(DURATIONS.read_text()) if DURATIONS.is_file() else {}
+    items.sort(key=lambda item: -seconds.get(item.nodeid.split("::")[0], 0.0))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    path = report.nodeid.split("::")[0]
+    _measured[path] = _measured.get(path, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if session.config.getoption("store_durations") and "PYTEST_XDIST_WORKER" not in os.environ:
+        ranked = sorted(_measured.items(), key=lambda kv: -kv[1])
+        DURATIONS.write_text(json.dumps({k: round(v, 1) for k, v in ranked}, indent=1) + "\n")
 
 
 def write_idx(path: Path, arr: np.ndarray) -> Path:

@@ -120,7 +120,7 @@ def rule_jobs(out: str) -> int:
     return sum(n for rule, n in job_stats(out).items() if rule not in local)
 
 
-def test_the_readmes_cluster_command_runs_the_study_through_slurm(cluster, tiny_study, tmp_path):
+def test_the_readmes_cluster_command_runs_the_study_through_slurm(cluster, request, tmp_path):
     """The README's command, as written (placeholders filled, no --cores), on the tiny study:
     every job went through sbatch and completed, short jobs in the profile's groups (fewer
     allocations than rule jobs), and the results equal the local run's."""
@@ -140,7 +140,8 @@ def test_the_readmes_cluster_command_runs_the_study_through_slurm(cluster, tiny_
     names = {name for name, _ in jobs.values()}
     assert {"train", "encode", "group:map", "group:graph"} <= names, names
     # the same results as the local run (the tests' tiny study: this one plus a VAE), wherever
-    # the run is deterministic
+    # the run is deterministic; asked for only now, so that it is built while SLURM runs
+    tiny_study = request.getfixturevalue("tiny_study")
     for rel in ("data.npz", "ae32/latent.npz", "ae32/neighbors.npz"):
         assert array_digests(wd / "results/digits" / rel) == array_digests(
             tiny_study / "results/digits" / rel
