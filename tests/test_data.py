@@ -123,3 +123,20 @@ def test_a_read_only_results_folder_names_the_folder_to_make_writable(tmp_path, 
     assert str(out) in msg and "Read-only file system" in msg
     assert f"Make {out.parent} writable" in msg and "rerun the same command" in msg
     assert not out.exists()
+
+
+def test_other_os_errors_are_not_reported_as_a_full_disk(tmp_path: Path):
+    """Only a full disk, a read-only or a forbidden folder get the rerun advice; any other
+    OSError (a failing read, a file where a folder should be) reaches the caller as it is."""
+    import errno
+
+    from latent_atlas.io import write_error
+
+    with pytest.raises(OSError, match="Input/output error"), atomic_open(tmp_path / "a.bin"):
+        raise OSError(errno.EIO, "Input/output error")
+    assert not list(tmp_path.iterdir())
+    (tmp_path / "file").write_text("")
+    with pytest.raises(FileExistsError), atomic_open(tmp_path / "file" / "b.bin"):
+        pass
+    gone = write_error(tmp_path / "nowhere" / "c.bin", OSError(errno.ENOSPC, "No space"))
+    assert "its free space unknown" in str(gone)
