@@ -97,6 +97,13 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     _measured[path] = _measured.get(path, 0.0) + report.duration
 
 
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The random order's seed, also under -q (which hides pytest-randomly's header line)."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int):
+        terminalreporter.write_line(f"test order: --randomly-seed={seed} replays it")
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if session.config.getoption("store_durations") and "PYTEST_XDIST_WORKER" not in os.environ:
         ranked = sorted(_measured.items(), key=lambda kv: -kv[1])
