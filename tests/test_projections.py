@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import blobs
+from conftest import blobs, metric_params
 from latent_atlas import maps, measures, metrics, neighbors, plotting, projections
 from latent_atlas.errors import AtlasError
 
@@ -123,13 +123,13 @@ def frame_of(train_xy, y_train, test_xy, y_test) -> pd.DataFrame:
     )
 
 
-PARAMS = {
-    "knn_k": [1, 5],
-    "trustworthiness_points": 10_000,
-    "trustworthiness_k": 5,
-    "silhouette_sample": None,
-    "seed": 0,
-}
+PARAMS = metric_params(
+    knn_k=[1, 5],
+    trustworthiness_points=10_000,
+    trustworthiness_k=5,
+    silhouette_sample=None,
+    seed=0,
+)
 
 
 def test_metrics_perfect_separation():

@@ -8,7 +8,7 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import plan
+from conftest import metric_params, plan
 from latent_atlas import measures, metrics, neighbors
 from latent_atlas.errors import AtlasError
 from snakemake.exceptions import WorkflowError
@@ -104,13 +104,13 @@ def _map_frame(latent, xy_train, xy_test):
     )
 
 
-PARAMS = {
-    "knn_k": [1],
-    "trustworthiness_points": 500,
-    "trustworthiness_k": 5,
-    "silhouette_sample": None,
-    "seed": 7,
-}
+PARAMS = metric_params(
+    knn_k=[1],
+    trustworthiness_points=500,
+    trustworthiness_k=5,
+    silhouette_sample=None,
+    seed=7,
+)
 
 
 def test_metrics_below_cap_unchanged_above_cap_seeded_subsamples(latent, caplog):
