@@ -6,7 +6,7 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 from snakemake_interface_executor_plugins.settings import DeploymentMethod
 
 min_version("9.0")
@@ -30,8 +30,9 @@ configfile: "config.yaml"
 
 
 # The config's steps, in one package function the tests call too: the config files read strictly
-# (a key given twice is an error), `--config` strings brought to the schema's types, the schema checked by Snakemake's `validate` (defaults filled in), then
-# the plan's own checks. Every error names the key and stops the run before any job.
+# (a key given twice is an error), `--config` strings brought to the schema's types, the schema
+# checked by Snakemake's `validate` (defaults filled in), then the plan's own checks. Every error
+# names the key and stops the run before any job.
 try:
     PLAN = planning.prepare(
         config,
