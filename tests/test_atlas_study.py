@@ -28,7 +28,8 @@ def atlas_path(request) -> Path:
 
 
 @pytest.fixture(scope="module")
-def page(browser, atlas_path):
+def loaded(browser, atlas_path):
+    """One page load for the module; ``page`` puts it back in its first state for each test."""
     page = browser.new_page(viewport={"width": 1800, "height": 1000})
     page.errors, page.requests = [], []
     page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
@@ -38,6 +39,18 @@ def page(browser, atlas_path):
     page.wait_for_function("document.documentElement.dataset.atlasReady", timeout=60_000)
     yield page
     page.close()
+
+
+@pytest.fixture
+def page(loaded):
+    """The loaded atlas with no second model compared, nothing pinned and class colours, so a
+    test sees the same page whichever tests ran before it."""
+    loaded.select_option("#compare", "")
+    loaded.wait_for_function("(document.documentElement.dataset.compare || '') === ''")
+    if loaded.evaluate("document.documentElement.dataset.pinned !== undefined"):
+        loaded.click("#unpin")
+    loaded.select_option("#color-by", "class")
+    return loaded
 
 
 def _meta(atlas_path: Path) -> list[dict]:
@@ -60,6 +73,22 @@ def test_pin_lights_code_neighbours_in_every_map_with_counts(page, atlas_path):
     kept = page.evaluate(f"latentAtlas.kept({key!r}, {row}, 10)")
     assert [c.split("\t")[1] for c in counts] == [f"{kept[x]} of 10" for x in m["methods"]]
     page.click("#unpin")
+
+
+def test_pin_while_comparing_counts_the_same_points_in_the_second_model(page, atlas_path):
+    metas = _meta(atlas_path)
+    if len(metas) < 2:
+        pytest.skip("a one-model atlas: nothing to compare")
+    a, b = metas[0]["key"], metas[1]["key"]
+    page.select_option("#compare", b)
+    page.wait_for_function(f"document.documentElement.dataset.compare == '{b}'")
+    page.evaluate(f"latentAtlas.pin({a!r}, 7)")
+    page.wait_for_function(f"document.documentElement.dataset.pinned == '{a}:7:10'")
+    lines = page.inner_text("#pin-maps").strip().splitlines()
+    head = len(metas[0]["methods"]) + 1
+    assert lines[0].strip() == a and lines[head].strip() == f"{b} (the same points)"
+    assert len(lines) == head + 1 + len(metas[1]["methods"])
+    assert all(re.fullmatch(r".+\t\d+ of \d+", x) for x in lines[1:head] + lines[head + 1 :])
 
 
 def test_every_colour_layer_recolours_every_map(page, atlas_path):
