@@ -91,13 +91,19 @@ def make_png_folder(root: Path, per_class: int = 30, size: int = 16) -> Path:
     return root
 
 
-def make_vectors(path: Path, n: int = 400, dim: int = 64, with_split: bool = True) -> Path:
+def make_vectors(
+    path: Path,
+    n: int = 400,
+    dim: int = 64,
+    with_split: bool = True,
+    names: tuple[str, ...] = ("cat", "dog", "bird", "fish"),
+) -> Path:
     """A Parquet table of ``dim``-D embeddings with string labels (and a split column)."""
     import pandas as pd
 
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(3)
-    names = np.array(["cat", "dog", "bird", "fish"])
+    names = np.array(names)
     y = np.arange(n) % len(names)
     centres = rng.normal(0, 3, (len(names), dim))
     vec = centres[y] + rng.normal(0, 1, (n, dim))

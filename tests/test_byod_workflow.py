@@ -9,15 +9,18 @@ import pytest
 from byod import FASHION, make_idx_gz, make_rgb_npz, make_vectors
 from conftest import snakemake
 
+NAMES = ("cat", "犬", "🐦 bird", "fish")
+
 
 @pytest.mark.slow(reason="a study on three user data sets (one workflow run)")
 def test_every_format_runs_the_study(workflow_dir: Path, tmp_path: Path):
     """A gz IDX folder (28x28, 10 classes, named in the config), an RGB 32x32 npz and 64-D
     Parquet vectors in one study: a conv model (it sees the images' shape and channels) and a
     dense one on the images, model `none` on the vectors. One method and no anomaly holdout keep
-    it short: this test is about reading the formats. (A PNG folder is read by the same reader
-    in tests/test_datasets.py and tests/test_bad_data.py, and planned from the README's
-    example.)"""
+    it short: this test is about reading the formats, and about class names in any script: the
+    vectors' (Han, emoji, Latin) are drawn in every figure with no missing glyph. (A PNG folder
+    is read by the same reader in tests/test_datasets.py and tests/test_bad_data.py, and planned
+    from the README's example.)"""
     data = tmp_path / "data"
     cfg = tmp_path / "mine.yaml"
     cfg.write_text(
@@ -26,7 +29,7 @@ study: {{datasets: [fashion, rgb, emb], models: [conv, ae], methods: [tsne]}}
 datasets:
   fashion: {{format: idx, path: {make_idx_gz(data / "fashion", 300, 100)}, class_names: {FASHION}}}
   rgb: {{format: npz, path: {make_rgb_npz(data / "rgb.npz")}}}
-  emb: {{format: vectors, path: {make_vectors(data / "emb.parquet")}}}
+  emb: {{format: vectors, path: {make_vectors(data / "emb.parquet", names=NAMES)}}}
 models:
   conv: {{kind: conv, latent_dim: 8, hidden: [8, 16], epochs: 1, batch_size: 64, seed: 1}}
   ae: {{kind: dense, latent_dim: 8, hidden: [], epochs: 1, batch_size: 64, seed: 1}}
@@ -58,8 +61,11 @@ metrics: {{pixels_reference: false}}
     assert np.abs(rgb[..., 0] - rgb[..., 2]).max() > 100
     assert np.abs(grey[..., 0] - grey[..., 2]).max() < 30
     html = (res / "report/index.html").read_text()
-    for name in ("tshirt", "boot", "red", "blue", "cat", "fish"):
+    for name in ("tshirt", "boot", "red", "blue", *NAMES):
         assert name in html  # every dataset's own class names
+    logs = [p.read_text() for p in (workflow_dir / "logs").rglob("*.log")]
+    assert any("emb" in text for text in logs)
+    assert not [text for text in logs if "missing from font" in text or "no installed font" in text]
     for d in ("fashion", "rgb", "emb"):
         assert f"<td>{d}</td>" in html
     assert "32x32 RGB" in html and "64-D vectors" in html

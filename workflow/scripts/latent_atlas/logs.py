@@ -18,7 +18,9 @@ def rule_log(path: str | os.PathLike[str] | None) -> Iterator[logging.Logger]:
     """Redirect stderr (fd 2 too) and logging to ``path`` (append) while a rule's script runs.
 
     A user-facing :class:`AtlasError` is logged as one clear line (no traceback) and re-raised
-    so that Snakemake marks the job failed and shows the log.
+    so that Snakemake marks the job failed and shows the log. What is logged to
+    ``latent_atlas.console`` (a result that is not what was asked) goes to the log and also to
+    the console the job was started from, where the user sees it without opening the log.
     """
     if path is None:
         stream = sys.stderr
@@ -40,6 +42,14 @@ def rule_log(path: str | os.PathLike[str] | None) -> Iterator[logging.Logger]:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    console = logging.getLogger("latent_atlas.console")
+    shown = None
+    if saved_fd is not None:  # the console the job was started from
+        shown = logging.StreamHandler(os.fdopen(os.dup(saved_fd), "w", buffering=1))
+        shown.setFormatter(
+            logging.Formatter(f"latent-atlas %(levelname)s (log: {os.fspath(path)}): %(message)s")
+        )
+        console.addHandler(shown)
     try:
         yield log
     except AtlasError as exc:
@@ -50,6 +60,9 @@ def rule_log(path: str | os.PathLike[str] | None) -> Iterator[logging.Logger]:
         raise
     finally:
         root.removeHandler(handler)
+        if shown is not None:
+            console.removeHandler(shown)
+            shown.stream.close()
         sys.stderr = old_stderr
         if saved_fd is not None:
             os.dup2(saved_fd, 2)

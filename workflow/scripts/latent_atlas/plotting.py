@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from . import methods
+from . import fonts, methods
 from .io import atomic_path
 
 CMAP = plt.get_cmap("tab10")
@@ -102,7 +102,9 @@ def class_legend(fig: Figure, class_names: Sequence[str], n_train: int, n_test: 
 def save(
     fig: Figure, png: str | os.PathLike[str], svg: str | os.PathLike[str] | None = None
 ) -> None:
-    """Write the PNG (and SVG, point clouds rasterised) atomically, then close the figure."""
+    """Write the PNG (and SVG, point clouds rasterised) atomically, then close the figure. Texts
+    get the fallback fonts their characters need (``fonts.fit``) first."""
+    fonts.fit(fig, png)
     with atomic_path(png, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=150, bbox_inches="tight")
     if svg is not None:
