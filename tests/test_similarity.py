@@ -105,7 +105,7 @@ def test_table_has_every_pair_and_measure_in_order():
     pairs = list(dict.fromkeys(zip(frame["a"], frame["b"], strict=True)))
     assert pairs == [("pixels", "ae"), ("pixels", "vae"), ("ae", "vae")]
     assert len(frame) == 3 * len(similarity.MEASURES)
-    assert set(points) == {"pixels|ae", "pixels|vae", "ae|vae"}
+    assert set(points) == {"pixels~ae", "pixels~vae", "ae~vae"}
     assert all(len(v) == 60 for v in points.values())
     assert (frame["points"] == 60).all() and (frame["permutations"] == 5).all()
 

@@ -59,6 +59,29 @@ def pixel_reference_input(wildcards):
     return {"pixels": expand(rules.pixel_reference.output.table, **wildcards)[0]}
 
 
+def similarity_models(wildcards):
+    return PLAN.similarity_models(wildcards.dataset)
+
+
+def similarity_inputs(wildcards):
+    """The codes and kNN graphs of the models a dataset's similarity rule compares, and its
+    pixels and their graph where they are one of the spaces."""
+    d = wildcards.dataset
+    models = PLAN.similarity_models(d)
+    files = {
+        "latent": [
+            expand(rules.encode.output.latent, dataset=d, model=m)[0] for m in models
+        ],
+        "graphs": [
+            expand(rules.neighbors.output.graph, dataset=d, model=m)[0] for m in models
+        ],
+    }
+    if PLAN.similarity_pixels(d):
+        files["data"] = expand(rules.normalise.output.data, dataset=d)[0]
+        files["pixel_graph"] = expand(rules.pixel_neighbors.output.graph, dataset=d)[0]
+    return files
+
+
 def holdout_model(wildcards):
     """The model trained without uses.anomaly_class, when anomaly detection is measured."""
     if not config["uses"]["anomaly"]:
@@ -72,10 +95,16 @@ def model_metric_tables(wildcards):
 
 
 def study_metric_tables():
-    return [
+    """Every model's metrics table, then each dataset's similarity rows."""
+    models = [
         expand(rules.model_metrics.output.table, dataset=d, model=m)[0]
         for d, m in PLAN.study_pairs()
     ]
+    pairs = [
+        expand(rules.similarity.output.metrics, dataset=d)[0]
+        for d in PLAN.similarity_datasets()
+    ]
+    return models + pairs
 
 
 def sweep_files(wildcards, output):
@@ -158,6 +187,13 @@ def report_results():
         },
         "models": atlas_pairs(),
         "sweeps": {s: str(Path(sweep_outputs(s)[0]).parent) for s in PLAN.sweeps},
+        "similarity": {
+            d: {
+                "table": expand(rules.similarity.output.table, dataset=d)[0],
+                "png": expand(rules.similarity.output.png, dataset=d)[0],
+            }
+            for d in PLAN.similarity_datasets()
+        },
     }
 
 
@@ -187,6 +223,9 @@ def report_inputs(wildcards):
         "data": list(results["data"].values()),
         "data_figures": list(results["data_figures"].values()),
         "sweeps": [f for s in PLAN.sweeps for f in sweep_outputs(s)],
+        "similarity": [
+            f for files in results["similarity"].values() for f in files.values()
+        ],
         "resources": PLAN.resources(),
     }
 

@@ -303,6 +303,28 @@ class Plan:
             }
         )
 
+    def similarity_models(self, dataset: str) -> list[str]:
+        """The models whose latent spaces the similarity rule compares: the study's trained
+        models of the dataset (none for a vectors dataset, whose `none` is its raw space)."""
+        models = self.dataset_models(dataset)
+        return [] if models == ["none"] else models
+
+    def similarity_pixels(self, dataset: str) -> bool:
+        """Whether the pixels are one of the compared spaces."""
+        return bool(self.config["similarity"]["pixels"]) and bool(self.similarity_models(dataset))
+
+    def has_similarity(self, dataset: str) -> bool:
+        """Whether the dataset has two spaces or more to compare (and similarity is on)."""
+        spaces = len(self.similarity_models(dataset)) + self.similarity_pixels(dataset)
+        return bool(self.config["similarity"]["enabled"]) and spaces >= 2
+
+    def similarity_params(self) -> dict:
+        s = self.config["similarity"]
+        return canonical({"k": s["k"], "permutations": s["permutations"], "seed": s["seed"]})
+
+    def similarity_datasets(self) -> list[str]:
+        return [d for d in self.config["study"]["datasets"] if self.has_similarity(d)]
+
     def map_metric_params(self) -> dict:
         """The settings the registered measures read (not the pixel reference: its own rule)."""
         m = self.config["metrics"]
@@ -360,6 +382,10 @@ class Plan:
                 jobs.append(("pixel_reference", {"dataset": d}))
             if self.dataset_models(d) != ["none"]:
                 jobs.append(("fit_judge", {"dataset": d}))
+            if self.has_similarity(d):
+                jobs.append(("similarity", {"dataset": d}))
+                if self.similarity_pixels(d):
+                    jobs.append(("pixel_neighbors", {"dataset": d}))
         for d, m in self.study_pairs():
             jobs += self._model_jobs(d, m)
             fill = {"dataset": d, "model": m}

@@ -391,3 +391,52 @@ def local_figure(
         f"{methods.title(method)}: where the map keeps the codes' neighbourhoods; {subtitle}"
     )
     return fig
+
+
+SIMILARITY_TITLES = {
+    "cka_debiased": "debiased linear CKA",
+    "procrustes": "orthogonal Procrustes",
+    "mutual_knn": "mutual k-NN",
+}
+
+
+def similarity_figure(frame: pd.DataFrame, title: str) -> Figure:
+    """One matrix per measure of a similarity table (similarity.table's columns): each cell
+    coloured by the calibrated score on one scale for every measure (0 = chance, 1 = equal up to
+    rotation and scale), with the calibrated score and the raw one in brackets."""
+    spaces = list(dict.fromkeys([*frame["a"], *frame["b"]]))
+    measures = list(dict.fromkeys(frame["measure"]))
+    n = len(spaces)
+    size = max(2.6, 0.75 * n + 1.2)
+    fig, axes = plt.subplots(1, len(measures), figsize=(size * len(measures) + 1.2, size))
+    axes = np.atleast_1d(axes)
+    cmap = plt.get_cmap("viridis").with_extremes(bad="0.9")
+    image = None
+    for ax, measure in zip(axes, measures, strict=True):
+        calibrated = np.full((n, n), np.nan)
+        raw = np.full((n, n), np.nan)
+        for r in frame[frame["measure"] == measure].itertuples(index=False):
+            i, j = spaces.index(r.a), spaces.index(r.b)
+            calibrated[i, j] = calibrated[j, i] = r.calibrated
+            raw[i, j] = raw[j, i] = r.raw
+        image = ax.imshow(np.ma.masked_invalid(calibrated), cmap=cmap, vmin=0.0, vmax=1.0)
+        for i in range(n):
+            for j in range(n):
+                if i == j:
+                    continue
+                light = calibrated[i, j] < 0.6
+                ax.text(
+                    j,
+                    i,
+                    f"{calibrated[i, j]:.2f}\n({raw[i, j]:.2f})",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if light else "black",
+                )
+        ax.set_xticks(range(n), [as_text(s) for s in spaces], rotation=45, ha="right")
+        ax.set_yticks(range(n), [as_text(s) for s in spaces] if ax is axes[0] else [])
+        ax.set_title(SIMILARITY_TITLES.get(measure, measure), fontsize=10)
+    fig.colorbar(image, ax=list(axes), shrink=0.8, label="calibrated score (raw in brackets)")
+    fig.suptitle(title, fontsize=11)
+    return fig

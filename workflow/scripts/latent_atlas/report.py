@@ -101,6 +101,42 @@ def benchmarks(
     return pd.DataFrame(rows, columns=["job", "seconds", "max_rss_mb"])
 
 
+def similarity_section(tables: Mapping[str, Mapping[str, str]]) -> list[dict]:
+    """Per dataset, the similarity matrix figure and a table: a row per pair of spaces, a
+    column per measure with "calibrated (raw; p)"."""
+    from .similarity import MEASURES
+
+    sections = []
+    for dataset, files in tables.items():
+        frame = pd.read_csv(files["table"])
+        rows = []
+        for (a, b), pair in frame.groupby(["a", "b"], sort=False):
+            by = pair.set_index("measure")
+            rows.append(
+                {
+                    "label": f"{a} / {b}",
+                    "cells": [
+                        f"{by.at[m, 'calibrated']:.3f} ({by.at[m, 'raw']:.3f}; "
+                        f"p {by.at[m, 'p_value']:.3g})"
+                        for m in MEASURES
+                    ],
+                }
+            )
+        first = frame.iloc[0]
+        sections.append(
+            {
+                "dataset": dataset,
+                "figure": data_uri(files["png"]),
+                "columns": list(MEASURES),
+                "rows": rows,
+                "points": int(first["points"]),
+                "permutations": int(first["permutations"]),
+                "k": int(first["k"]),
+            }
+        )
+    return sections
+
+
 def wide_metrics(tidy: pd.DataFrame) -> pd.DataFrame:
     """Tidy metrics -> one row per dataset/model/method, a column per metric."""
     wide = tidy.pivot_table(
@@ -280,10 +316,12 @@ def build(
     out_summary: str | os.PathLike[str],
     sweeps: Sequence[Mapping] = (),
     maps: Mapping[str, Mapping[str, str]] | None = None,
+    similarity: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict:
     """Assemble the report and its two machine-readable companions; return the summary."""
     tidy = pd.read_csv(metrics_csv)
-    wide = wide_metrics(tidy)
+    pairs = tidy[tidy["method"] == "similarity"]  # a pair of spaces' rows: their own section
+    wide = wide_metrics(tidy[tidy["method"] != "similarity"])
     keys = list(
         dict.fromkeys(f"{d}/{m}" for d, m in zip(wide["dataset"], wide["model"], strict=True))
     )
@@ -314,6 +352,7 @@ def build(
     }
     summary = {
         "metrics": json.loads(wide.to_json(orient="records")),
+        "similarity": json.loads(pairs.to_json(orient="records")),
         "final_losses": final_losses,
         "literature": {
             "citation": literature.CITATION,
@@ -353,6 +392,7 @@ def build(
         "bench": bench.to_dict(orient="records"),
         "total_seconds": float(bench["seconds"].sum()) if len(bench) else 0.0,
         "sweeps": list(sweeps),
+        "similarity": similarity_section(similarity or {}),
     }
     html = render(context)
     with atomic_open(out_html, "w") as fh:
@@ -384,6 +424,7 @@ def comparison(
     frames = {k: frame for k, (frame, _) in read.items()}
     joint = {k[1] for k, (_, info) in read.items() if info.get("fitted_together")}
     tidy = pd.read_csv(metrics_csv)
+    tidy = tidy[tidy["method"] != "similarity"]
     tidy["key"] = tidy["dataset"] + "/" + tidy["model"]
     save(comparison_figure(frames, tidy, class_names, joint), out_png, out_svg)
 
@@ -436,4 +477,5 @@ def make(
             sweep_summary.report_section(name, folder, config.get("metrics", {}))
             for name, folder in results.get("sweeps", {}).items()
         ],
+        similarity=results.get("similarity", {}),
     )

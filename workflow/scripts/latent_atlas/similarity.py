@@ -23,6 +23,7 @@ identical up to rotation and scale).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -32,6 +33,8 @@ import pandas as pd
 from .errors import AtlasError
 
 MEASURES = ("cka_debiased", "procrustes", "mutual_knn")
+PIXELS = "pixels"  # the reference space: the dataset's own pixels
+PAIR = "~"  # a pair's name (its model column in metrics.csv): "pixels~ae32"
 COLUMNS = (
     "a",
     "b",
@@ -173,16 +176,90 @@ def table(
     spaces: Mapping[str, Space], permutations: int, seed: int
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Every pair of ``spaces`` (in the given order) compared: the tidy table (one row per pair
-    and measure) and the per-point mutual kNN of each pair, keyed ``"a|b"``."""
+    and measure) and the per-point mutual kNN of each pair, keyed ``"a~b"``."""
     names = list(spaces)
     rows, points = [], {}
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
             scores, per_point = compare(spaces[a], spaces[b], permutations, seed)
-            points[f"{a}|{b}"] = per_point.astype(np.float32)
+            points[f"{a}{PAIR}{b}"] = per_point.astype(np.float32)
             n = len(spaces[a].codes)
             for m in MEASURES:
                 rows.append({"a": a, "b": b, "measure": m, **scores[m], "points": n})
     frame = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "permutations"])
     frame["permutations"] = permutations
     return frame, points
+
+
+def load_space(codes: np.ndarray, graph: Mapping[str, np.ndarray], k: int) -> Space:
+    """A space of the graph's train points: their codes and their k nearest other points (the
+    graph's column 0 is the point itself)."""
+    ind = graph["train_ind"]
+    if ind.shape[1] <= k:
+        raise AtlasError(
+            f"similarity.k is {k} but the kNN graph has {ind.shape[1] - 1} neighbours a point; "
+            f"use similarity.k below {ind.shape[1]}"
+        )
+    return Space(codes[graph["train_index"]], ind[:, 1 : k + 1])
+
+
+def tidy_rows(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """The pairs' scores as rows of the study's tidy metrics table: model ``a~b``, method
+    ``similarity``, metric the measure (its calibrated score) and ``<measure>_raw``,
+    ``_null_mean``, ``_null_sd``, ``_p_value``."""
+    rows = []
+    for r in frame.itertuples(index=False):
+        model = f"{r.a}{PAIR}{r.b}"
+        for field, suffix in (
+            ("calibrated", ""),
+            ("raw", "_raw"),
+            ("null_mean", "_null_mean"),
+            ("null_sd", "_null_sd"),
+            ("p_value", "_p_value"),
+        ):
+            rows.append((dataset, model, "similarity", f"{r.measure}{suffix}", getattr(r, field)))
+    return pd.DataFrame(rows, columns=["dataset", "model", "method", "metric", "value"])
+
+
+def run(
+    dataset: str,
+    spaces: Mapping[str, tuple[np.ndarray, Mapping[str, np.ndarray]]],
+    params: Mapping,
+    out: Mapping[str, str | os.PathLike[str]],
+) -> pd.DataFrame:
+    """The similarity rule: every pair of ``spaces`` (name -> (codes of all train points, kNN
+    graph)) compared on the graphs' points; writes the table, its metrics rows and the
+    per-point mutual kNN and the matrix figure (``out``: table, metrics, points, png)."""
+    from .io import save_npz
+    from .metrics import write_csv
+
+    indices = {name: graph["train_index"] for name, (_, graph) in spaces.items()}
+    first = next(iter(indices.values()))
+    other = [n for n, idx in indices.items() if not np.array_equal(idx, first)]
+    if other:
+        raise AtlasError(
+            f"{dataset}: the kNN graphs of {', '.join(other)} hold other points than "
+            f"{next(iter(indices))}'s; delete results/{dataset}/*/neighbors.npz and rerun "
+            "snakemake (every graph of a dataset maps the same points)"
+        )
+    loaded = {
+        name: load_space(codes, graph, int(params["k"])) for name, (codes, graph) in spaces.items()
+    }
+    frame, points = table(loaded, int(params["permutations"]), int(params["seed"]))
+    frame.insert(0, "dataset", dataset)
+    frame["k"] = int(params["k"])
+    write_csv(frame, out["table"])
+    write_csv(tidy_rows(frame, dataset), out["metrics"])
+    from .plotting import save, similarity_figure
+
+    n, permutations = len(first), int(params["permutations"])
+    title = (
+        f"{dataset}: how alike the latent spaces are ({n:,} points, k = {params['k']}, "
+        f"{permutations} permutations)"
+    )
+    save(similarity_figure(frame, title), out["png"])
+    save_npz(
+        out["points"],
+        {"train_index": first, **points},
+    )
+    return frame
