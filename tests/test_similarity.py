@@ -115,3 +115,86 @@ def test_spaces_of_other_points_are_refused():
         similarity.compare(space(clusters(50, 3, 0)), space(clusters(40, 3, 0)), 5, 0)
     with pytest.raises(AtlasError, match="permutations"):
         similarity.compare(space(clusters(50, 3, 0)), space(clusters(50, 3, 1)), 0, 0)
+
+
+# -- in the workflow ---------------------------------------------------------------------------
+
+
+def _jobs(p) -> set[tuple[str, str]]:
+    return {(rule, fill.get("dataset", "")) for rule, fill in p.study_jobs()}
+
+
+def test_a_dataset_with_two_spaces_or_more_gets_a_similarity_job():
+    from conftest import plan
+
+    p = plan("study={datasets: [digits], models: [ae32, vae]}")
+    assert p.similarity_models("digits") == ["ae32", "vae"] and p.similarity_pixels("digits")
+    assert {("similarity", "digits"), ("pixel_neighbors", "digits")} <= _jobs(p)
+    assert p.similarity_params() == {"k": 10, "permutations": 100, "seed": 0}
+    one = plan("study={datasets: [digits], models: [ae32]}")  # ae32 and the pixels
+    assert ("similarity", "digits") in _jobs(one)
+    alone = plan("study={datasets: [digits], models: [ae32]}", "similarity={pixels: false}")
+    assert not {r for r, _ in _jobs(alone)} & {"similarity", "pixel_neighbors"}
+    off = plan("study={datasets: [digits], models: [ae32, vae]}", "similarity={enabled: false}")
+    assert not {r for r, _ in _jobs(off)} & {"similarity", "pixel_neighbors"}
+
+
+def test_a_vectors_dataset_has_nothing_to_compare(tmp_path):
+    from byod import make_vectors
+    from conftest import plan
+
+    path = make_vectors(tmp_path / "emb.parquet")
+    p = plan(
+        "study={datasets: [emb]}",
+        f"datasets={{emb: {{format: vectors, path: {path}}}}}",
+    )
+    assert p.similarity_models("emb") == [] and not p.has_similarity("emb")
+
+
+@pytest.mark.parametrize(
+    ("override", "needle"),
+    [("similarity={k: 16}", "'similarity'.*'k'"), ("similarity={permutations: 0}", "permutations")],
+)
+def test_out_of_range_settings_are_refused_before_any_job(override, needle):
+    from conftest import plan
+    from snakemake.exceptions import WorkflowError
+
+    with pytest.raises(WorkflowError, match=needle):
+        plan(override)
+
+
+@pytest.mark.slow(reason="reads the tiny study (one workflow run, shared)")
+def test_the_study_compares_every_pair_of_its_spaces(tiny_study):
+    import json
+
+    import pandas as pd
+
+    res = tiny_study / "results"
+    frame = pd.read_csv(res / "digits/similarity.csv")
+    pairs = list(dict.fromkeys(zip(frame["a"], frame["b"], strict=True)))
+    assert pairs == [("pixels", "ae32"), ("pixels", "vae"), ("ae32", "vae")]
+    assert (frame.groupby(["a", "b"])["measure"].apply(list) == [list(similarity.MEASURES)]).all()
+    numbers = frame[["raw", "null_mean", "null_sd", "p_value", "calibrated"]]
+    assert np.isfinite(numbers.to_numpy()).all()
+    assert (frame["permutations"] == 100).all() and (frame["k"] == 10).all()
+    assert (frame["points"] == frame["points"].iloc[0]).all()
+    # trained codes of one dataset are far more alike than chance, in every measure
+    assert (frame["p_value"] == pytest.approx(1 / 101)).all()
+    assert (frame["calibrated"] > 0.2).all()
+    with np.load(res / "digits/similarity_points.npz") as z:
+        assert {"pixels~ae32", "pixels~vae", "ae32~vae"} <= set(z.files)
+        assert z["ae32~vae"].mean() == pytest.approx(
+            frame.set_index(["a", "b", "measure"]).loc[("ae32", "vae", "mutual_knn"), "raw"],
+            abs=1e-6,
+        )
+    tidy = pd.read_csv(res / "metrics.csv")
+    rows = tidy[tidy["method"] == "similarity"]
+    assert set(rows["model"]) == {"pixels~ae32", "pixels~vae", "ae32~vae"}
+    assert len(rows) == 3 * len(similarity.MEASURES) * 5
+    html = (res / "report/index.html").read_text()
+    assert 'id="similarity"' in html and html.count("<td>pixels / ae32</td>") == 1
+    assert 'class="similarity-matrix"' in html
+    summary = json.loads((res / "report/summary.json").read_text())
+    assert len(summary["similarity"]) == len(rows)
+    assert all(r["method"] != "similarity" for r in summary["metrics"])
+    assert (res / "digits/figures/similarity.png").stat().st_size > 10_000
