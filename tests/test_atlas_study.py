@@ -104,7 +104,8 @@ def test_every_colour_layer_recolours_every_map(page, atlas_path):
             field = page.evaluate(
                 f"latentAtlas.model('points:{key}:{method}').glyph.fill_color.field"
             )
-            want = {"class": "label", "error": "error"}.get(layer, f"{method}__{layer}")
+            own = f"codes__{layer}" if layer.startswith("pair:") else f"{method}__{layer}"
+            want = {"class": "label", "error": "error"}.get(layer, own)
             assert field == want
     page.select_option("#color-by", "class")
 
@@ -152,3 +153,44 @@ def test_a_selection_is_linked_to_a_second_model_by_point_index(page, atlas_path
     assert same[0] == same[1]
     assert page.errors == []
     assert all(u.startswith(("file://", "data:")) for u in page.requests), page.requests
+
+
+def test_comparing_offers_each_points_mutual_knn_and_pin_counts_shared_neighbours(page, atlas_path):
+    """The similarity rule's per-point mutual k-NN: against the pixels always, against the
+    compared model while comparing (both models coloured by it); a pinned point's shared code
+    neighbours in the two models are its mutual k-NN count."""
+    metas = _meta(atlas_path)
+    if len(metas) < 2:
+        pytest.skip("a one-model atlas: nothing to compare")
+    a, b = metas[0]["key"], metas[1]["key"]
+    pair = f"pair:{a.split('/')[1]}~{b.split('/')[1]}"
+    options = page.eval_on_selector_all("#color-by option", "os => os.map((o) => o.value)")
+    assert f"pair:pixels~{a.split('/')[1]}" in options and pair not in options
+    page.select_option("#compare", b)
+    page.wait_for_function(f"document.documentElement.dataset.compare == '{b}'")
+    page.select_option("#color-by", pair)
+    page.wait_for_function(f"document.documentElement.dataset.colorBy == '{a}:{pair}'")
+    for key, m in ((a, metas[0]), (b, metas[1])):
+        for method in m["methods"]:
+            field = page.evaluate(
+                f"latentAtlas.model('points:{key}:{method}').glyph.fill_color.field"
+            )
+            assert field == f"codes__{pair}", (key, method)
+    q = np.array(
+        page.evaluate(f"Array.from(latentAtlas.model('points:{a}').data['codes__{pair}'])")
+    )
+    split = np.array(page.evaluate(f"Array.from(latentAtlas.model('points:{a}').data.split)"))
+    assert (q[split == 1] == 0).all() and (q[split == 0] > 0).all()  # train points only
+    table = atlas_path.parents[1] / metas[0]["dataset"] / "similarity.csv"
+    if table.is_file():
+        import pandas as pd
+
+        s = pd.read_csv(table).set_index(["a", "b", "measure"])
+        raw = s.loc[(a.split("/")[1], b.split("/")[1], "mutual_knn"), "raw"]
+        assert ((q[split == 0] - 1) / 254).mean() == pytest.approx(raw, abs=2 / 254)
+    row = int(np.flatnonzero(split == 0)[3])
+    page.evaluate(f"latentAtlas.pin({a!r}, {row})")
+    page.wait_for_function(f"document.documentElement.dataset.pinned == '{a}:{row}:10'")
+    shared = int(page.get_attribute("#pin-shared", "data-shared"))
+    assert shared == round((q[row] - 1) / 254 * 10)  # k = 10: the rule's count for this point
+    assert f"{shared} shared" in page.inner_text("#pin-shared")

@@ -150,6 +150,8 @@ def model_results(dataset, model):
         "figures": {},
         "fields": {},
     }
+    if dataset in PLAN.similarity_datasets() and model in PLAN.similarity_models(dataset):
+        files["similarity"] = expand(rules.similarity.output.points, **fill)[0]
     if PLAN.has_field(model):
         field = rules.decode_field.output.field
         files["fields"] = {
@@ -207,6 +209,7 @@ def atlas_inputs(wildcards):
         "local": [path for p in pairs for path in p["local"].values()],
         "fields": [path for p in pairs for path in p["fields"].values()],
         "maps": [path for p in pairs for path in p["maps"].values()],
+        "similarity": sorted({p["similarity"] for p in pairs if p.get("similarity")}),
     }
 
 

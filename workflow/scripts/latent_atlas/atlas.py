@@ -175,6 +175,49 @@ def local_layers(
     return cols, layers
 
 
+def similarity_layers(
+    points_path: str, key: str, cols: Mapping[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], list[dict]]:
+    """Each point's mutual k-NN overlap between this model's codes and another space's (the
+    similarity rule's per-point values) as colour layers of the codes: one column for all the
+    model's maps, 0..1 on one scale, 0 = not computed (test points). A layer against another
+    model is offered when the atlas compares the two (``with``); against the pixels always."""
+    from .similarity import PAIR, PIXELS
+
+    dataset, model = key.split("/", 1)
+    z = load_npz(points_path, ("train_index", "k"))
+    train_index, k = z["train_index"].astype(np.int64), int(z["k"])
+    index, train = cols["index"].astype(np.int64), cols["split"] == 0
+    size = int(max(train_index.max(initial=-1), index.max(initial=-1))) + 1
+    at = np.full(size, -1, np.int64)
+    at[train_index] = np.arange(len(train_index))
+    row_at = np.where(train, at[index], -1)
+    out, layers = {}, []
+    for name, values in z.items():
+        if PAIR not in name or model not in name.split(PAIR):
+            continue
+        a, b = name.split(PAIR)
+        other = b if a == model else a
+        q = np.zeros(len(index), np.uint8)
+        ok = row_at >= 0
+        q[ok] = 1 + np.rint(254 * np.clip(values[row_at[ok]], 0.0, 1.0)).astype(np.uint8)
+        layer = f"pair:{name}"
+        out[f"codes__{layer}"] = q
+        shown = "the pixels" if other == PIXELS else other
+        layers.append(
+            {
+                "id": layer,
+                "title": f"mutual {k}-NN with {shown} (per point)",
+                "lo": 0.0,
+                "hi": 1.0,
+                "computed_on": f"the codes' {k} nearest training points, in both spaces",
+                "with": None if other == PIXELS else f"{dataset}/{other}",
+                "scope": "codes",
+            }
+        )
+    return out, layers
+
+
 def decoded_fields(
     field_paths: Mapping[str, str], layout: tuple[int, int, int]
 ) -> tuple[dict[str, dict], dict[str, str]]:
@@ -380,9 +423,10 @@ def build(
     ``pairs`` maps "dataset/model" to its files by name: ``data`` (data.npz), ``latent``
     (latent.npz), ``maps`` (method -> projections parquet) and, optionally, ``graph`` (the
     shared kNN graph: pinning a point then lights its code-space neighbours) and ``local``
-    (method -> its per-point quality table: the colour layers) and ``fields`` (method -> its
-    decoded field: hover empty space to see what the model draws there), as the rule lists
-    them. ``field_note`` says why a pair without fields has none.
+    (method -> its per-point quality table: the colour layers), ``similarity`` (the
+    dataset's similarity_points.npz: each point's mutual k-NN with the other spaces) and
+    ``fields`` (method -> its decoded field: hover empty space to see what the model draws
+    there), as the rule lists them. ``field_note`` says why a pair without fields has none.
     """
     import jinja2
     from bokeh.embed import components
@@ -403,6 +447,10 @@ def build(
         cols = points(maps, *reconstruction_errors(files["latent"], trained=trained))
         layer_cols, layers = local_layers(files.get("local") or {}, len(cols["label"]))
         cols.update(layer_cols)
+        if files.get("similarity"):
+            pair_cols, pair_layers = similarity_layers(files["similarity"], key, cols)
+            cols.update(pair_cols)
+            layers += pair_layers
         names = [str(n) for n in data["class_names"]]
         if cols["label"].size and cols["label"].max() >= len(names):
             raise AtlasError(f"{key}: a map has class {cols['label'].max()} beyond class_names")

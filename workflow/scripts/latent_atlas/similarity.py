@@ -260,6 +260,6 @@ def run(
     save(similarity_figure(frame, title), out["png"])
     save_npz(
         out["points"],
-        {"train_index": first, **points},
+        {"train_index": first, "k": np.array(int(params["k"])), **points},
     )
     return frame

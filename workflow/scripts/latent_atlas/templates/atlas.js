@@ -249,6 +249,10 @@
   function switchCompare() {
     if (pinned) unpin();
     showPairs();
+    const was = $("color-by").value;  // the layers offered depend on the compared model
+    layerOptions(current());
+    if (Array.from($("color-by").options).some((o) => o.value === was)) colorBy(current(), was);
+    else colorBy(current(), "class");
     const other = compared();
     if (other) {
       const rows = mapRows(current(), other, selection(current()));
@@ -361,6 +365,8 @@
     $("pin-kmax").textContent = nb ? `(1 to ${nb.k})` : "(no kNN graph in this atlas)";
     const table = $("pin-maps"), other = otherOf(key), rows = [i, ...code];
     table.replaceChildren();
+    $("pin-shared").textContent = "";
+    delete $("pin-shared").dataset.shared;
     countRows(table, key, kept(key, i, k), code.length, other ? key : null);
     pinRows(key, rows);
     if (other) {  // the same points in the other model's maps, by point index
@@ -369,6 +375,10 @@
         const there = mapRows(key, other, code);
         pinRows(other, [j, ...there]);
         countRows(table, other, keptOf(other, j, there), there.length, `${other} (the same points)`);
+        const theirs = new Set(codeNeighbors(other, j, k)), shared = there.filter((r) => theirs.has(r));
+        $("pin-shared").textContent = neighbors(other) == null ? "" :
+          `its ${k} nearest codes in ${key} and its ${k} nearest codes in ${other}: ${shared.length} shared`;
+        $("pin-shared").dataset.shared = shared.length;
       }
     }
     const grid = $("pin-grid");
@@ -386,6 +396,7 @@
     delete document.documentElement.dataset.pinned;
     for (const k of [key, otherOf(key)].filter((x) => x)) pinRows(k, []);
     $("pin-grid").replaceChildren();
+    $("pin-shared").textContent = "";
   }
 
   // --- colour layers: class, reconstruction error, each per-point quality measure -----------
@@ -404,8 +415,17 @@
     };
     add("class", "class");
     if (m.error_range) add("error", "reconstruction error");
-    for (const l of m.layers) add(l.id, (LAYER_TITLES[l.id] || l.id) + " (each map's own)");
+    for (const l of m.layers) {
+      if (l.with && l.with !== compared()) continue;  // a pair's layer: while comparing the two
+      add(l.id, l.title || (LAYER_TITLES[l.id] || l.id) + " (each map's own)");
+    }
     box.value = "class";
+  }
+
+  // The column a layer colours a map by: each map's own, or the codes' (one for all maps).
+  function layerField(key, method, layer) {
+    const info = meta[key].layers.find((l) => l.id === layer);
+    return info && info.scope === "codes" ? `codes__${layer}` : `${method}__${layer}`;
   }
 
   function colorBy(key, layer, panel = true) {
@@ -417,7 +437,7 @@
       }
       let spec = classColors[key][method];
       if (layer === "error") spec = { field: "error", transform: model("error:" + key) };
-      else if (layer !== "class") spec = { field: `${method}__${layer}`, transform: model("layer:" + key) };
+      else if (layer !== "class") spec = { field: layerField(key, method, layer), transform: model("layer:" + key) };
       r.glyph.fill_color = spec;
     }
     if (!panel) return;
