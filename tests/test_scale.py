@@ -48,6 +48,23 @@ def test_below_threshold_is_exact_with_recall_one(latent, tmp_path):
     np.testing.assert_array_equal(g["train_ind"], plain["train_ind"])
 
 
+def test_the_faiss_search_finds_the_same_neighbours(latent, tmp_path):
+    """The pixels' graph is searched by faiss: the same neighbours as sklearn's brute force,
+    self first, the same distances to float32 precision."""
+    g = neighbors.build(
+        latent, {**LOW, "exact_max_points": 5000}, 1, tmp_path / "g.npz", neighbors.faiss_knn_graph
+    )
+    plain = neighbors.knn_graph(latent["z_train"], latent["z_test"], 16, 1)
+    for part in ("train", "test"):
+        same = [
+            len(set(a) & set(b)) / 16
+            for a, b in zip(g[f"{part}_ind"], plain[f"{part}_ind"], strict=True)
+        ]
+        assert np.mean(same) > 0.999, part  # ties at the k-th distance may differ
+        np.testing.assert_allclose(g[f"{part}_dist"], plain[f"{part}_dist"], rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(g["train_ind"][:, 0], np.arange(len(latent["z_train"])))
+
+
 def test_above_threshold_is_approximate_and_measured(latent, approx, tmp_path, caplog):
     assert int(approx["approximate"]) == 1
     assert approx["train_ind"].shape == (3000, 16)

@@ -198,3 +198,112 @@ def test_the_study_compares_every_pair_of_its_spaces(tiny_study):
     assert len(summary["similarity"]) == len(rows)
     assert all(r["method"] != "similarity" for r in summary["metrics"])
     assert (res / "digits/figures/similarity.png").stat().st_size > 10_000
+
+
+# -- across training seeds ---------------------------------------------------------------------
+
+
+def test_a_sweep_over_the_training_seed_compares_each_points_replicas():
+    from conftest import plan
+
+    p = plan(
+        "study={datasets: [digits], models: [ae32], sweeps: [s]}",
+        "sweeps={s: {base: ae32, grid: {latent_dim: [4, 8], seed: [1, 2]}}}",
+    )
+    assert p.seed_replicas("s") == {
+        "latent_dim=4": ["ae32-latent_dim4-seed1", "ae32-latent_dim4-seed2"],
+        "latent_dim=8": ["ae32-latent_dim8-seed1", "ae32-latent_dim8-seed2"],
+    }
+    assert ("seed_similarity", {"sweep": "s"}) in p.study_jobs()
+    params = p.seed_similarity_params("s")
+    assert [g["point"] for g in params["groups"]] == ["latent_dim=4", "latent_dim=8"]
+    assert params["base"] == "ae32" and params["k"] == 10
+    maps_only = plan(
+        "study={datasets: [digits], models: [ae32], sweeps: [s]}",
+        "sweeps={s: {base: ae32, grid: {projection.seed: [1, 2]}}}",
+    )
+    assert maps_only.seed_replicas("s") == {}  # one model: its maps vary, not its codes
+    assert all(rule != "seed_similarity" for rule, _ in maps_only.study_jobs())
+
+
+def test_stability_is_each_points_mutual_knn_averaged_over_replica_pairs(tmp_path):
+    base = clusters(120, 6, 0)
+    rng = np.random.default_rng(1)
+    models = {f"m{s}": base + rng.normal(0, 0.5 * s, base.shape) for s in range(3)}
+    graphs = {}
+    for name, codes in models.items():
+        sp = space(codes)
+        ind = np.hstack([np.arange(len(codes))[:, None], sp.knn])  # the graph's self column
+        graphs[name] = {"train_index": np.arange(len(codes)), "train_ind": ind}
+    params = {
+        "sweep": "s",
+        "groups": [{"dataset": "d", "point": "all", "models": list(models)}],
+        "k": 10,
+        "permutations": 5,
+        "seed": 0,
+    }
+    out = {"table": tmp_path / "similarity.csv", "stability": tmp_path / "stability.npz"}
+    spaces = {("d", m): (models[m], graphs[m]) for m in models}
+    frame = similarity.across_seeds(params, spaces, out)
+    assert len(frame) == 3 * len(similarity.MEASURES)  # 3 pairs of 3 replicas
+    with np.load(out["stability"]) as z:
+        assert z["datasets"].tolist() == ["d"] and z["points"].tolist() == ["all"]
+        want = np.mean(
+            [
+                similarity.mutual_knn_points(space(models[a]).knn, space(models[b]).knn)
+                for a, b in [("m0", "m1"), ("m0", "m2"), ("m1", "m2")]
+            ],
+            axis=0,
+        )
+        np.testing.assert_allclose(z["stability_0"], want, atol=1e-6)
+    summary = similarity.seed_summary(frame)
+    assert (summary["pairs"] == 3).all() and len(summary) == len(similarity.MEASURES)
+
+
+@pytest.mark.slow(reason="reads the tiny study's variants (one workflow run, shared)")
+def test_the_seed_sweep_gives_across_seed_similarity_and_a_stability_layer(tiny_variants, browser):
+    """VARIANTS' sweep `latent` (latent_dim 8, seeds 1 and 2 of ae32): its replicas compared,
+    the report's table, and each point's stability as a colour layer of ae32's maps in the
+    atlas: pinned, then coloured by it."""
+    import json
+    import re
+
+    import pandas as pd
+
+    root = tiny_variants / "results/sweeps/latent"
+    frame = pd.read_csv(root / "similarity.csv")
+    assert set(zip(frame["a"], frame["b"], strict=True)) == {
+        ("ae32-latent_dim8-seed1", "ae32-latent_dim8-seed2")
+    }
+    assert (
+        set(frame["measure"]) == set(similarity.MEASURES)
+        and (frame["point"] == "latent_dim=8").all()
+    )
+    with np.load(root / "stability.npz") as z:
+        stability = z["stability_0"]
+        mutual = frame.set_index("measure").loc["mutual_knn", "raw"]
+        assert stability.mean() == pytest.approx(mutual, abs=1e-6)  # one pair: its mutual k-NN
+    html = (tiny_variants / "results/report/index.html").read_text()
+    assert 'class="seed-similarity-table"' in html and "<td>digits / latent_dim=8</td>" in html
+    atlas = tiny_variants / "results/report/atlas.html"
+    meta = json.loads(re.search(r'(?s)id="atlas-meta">(.*?)</script>', atlas.read_text()).group(1))
+    ae32 = next(m for m in meta if m["key"] == "digits/ae32")
+    layer = "stability:latent:0"
+    assert layer in [entry["id"] for entry in ae32["layers"]]
+    page = browser.new_page(viewport={"width": 1800, "height": 1000})
+    try:
+        page.goto(atlas.as_uri(), wait_until="load")
+        page.wait_for_function("document.documentElement.dataset.atlasReady", timeout=60_000)
+        page.evaluate("latentAtlas.pin('digits/ae32', 3)")
+        page.wait_for_function("document.documentElement.dataset.pinned == 'digits/ae32:3:10'")
+        page.select_option("#color-by", layer)
+        page.wait_for_function(f"document.documentElement.dataset.colorBy == 'digits/ae32:{layer}'")
+        q = page.evaluate(
+            f"Array.from(latentAtlas.model('points:digits/ae32').data['codes__{layer}'])"
+        )
+        split = page.evaluate("Array.from(latentAtlas.model('points:digits/ae32').data.split)")
+        train = np.array(q)[np.array(split) == 0]
+        np.testing.assert_allclose((train - 1) / 254, stability, atol=0.5 / 254 + 1e-9)
+        assert "stability across training seeds" in page.inner_text("#color-by")
+    finally:
+        page.close()

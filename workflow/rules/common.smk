@@ -31,6 +31,7 @@ project_threads = of_wildcard(PLAN.project_threads, "method")
 project_priority = of_wildcard(PLAN.project_priority, "method")
 project_env = of_wildcard(PLAN.project_env, "method")
 sweep_params = of_wildcard(PLAN.sweep_params, "sweep")
+seed_similarity_params = of_wildcard(PLAN.seed_similarity_params, "sweep")
 
 
 def script_code(script):
@@ -129,7 +130,28 @@ def sweep_data(wildcards):
 
 
 def sweep_outputs(name):
-    return expand([*rules.sweep_summary.output, *rules.plot_sweep.output], sweep=name)
+    """A sweep's files: its summary and figures, and where its grid varies the training seed,
+    the similarity of the replicas' latent spaces."""
+    files = [*rules.sweep_summary.output, *rules.plot_sweep.output]
+    if PLAN.seed_replicas(name):
+        files += [*rules.seed_similarity.output]
+    return expand(files, sweep=name)
+
+
+def seed_similarity_inputs(wildcards):
+    """The codes and kNN graphs of a sweep's replicas over the training seed."""
+    p = PLAN.seed_similarity_params(wildcards.sweep)
+    keys = list(
+        dict.fromkeys((g["dataset"], m) for g in p["groups"] for m in g["models"])
+    )
+    return {
+        "latent": [
+            expand(rules.encode.output.latent, dataset=d, model=m)[0] for d, m in keys
+        ],
+        "graphs": [
+            expand(rules.neighbors.output.graph, dataset=d, model=m)[0] for d, m in keys
+        ],
+    }
 
 
 def model_results(dataset, model):
@@ -150,8 +172,15 @@ def model_results(dataset, model):
         "figures": {},
         "fields": {},
     }
-    if dataset in PLAN.similarity_datasets() and model in PLAN.similarity_models(dataset):
+    if dataset in PLAN.similarity_datasets() and model in PLAN.similarity_models(
+        dataset
+    ):
         files["similarity"] = expand(rules.similarity.output.points, **fill)[0]
+    files["stability"] = {
+        name: expand(rules.seed_similarity.output.stability, sweep=name)[0]
+        for name in PLAN.seed_sweeps()
+        if PLAN.sweeps[name].base == model and dataset in PLAN.sweeps[name].datasets
+    }
     if PLAN.has_field(model):
         field = rules.decode_field.output.field
         files["fields"] = {
@@ -210,6 +239,7 @@ def atlas_inputs(wildcards):
         "fields": [path for p in pairs for path in p["fields"].values()],
         "maps": [path for p in pairs for path in p["maps"].values()],
         "similarity": sorted({p["similarity"] for p in pairs if p.get("similarity")}),
+        "stability": sorted({f for p in pairs for f in p["stability"].values()}),
     }
 
 

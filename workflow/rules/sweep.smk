@@ -1,6 +1,7 @@
 # Sweeps: the grid points are ordinary {model}s and {method}s (see latent_atlas.sweeps), so the
 # model and projection rules make them; these rules gather each sweep into its summary with the
-# spread over seeds and the stability of the maps, and draw its figures.
+# spread over seeds and the stability of the maps, draw its figures, and compare the latent
+# spaces of the replicas over the training seed.
 
 
 rule sweep_summary:
@@ -75,3 +76,31 @@ rule plot_sweep:
         },
     script:
         "../scripts/plot_sweep.py"
+
+
+rule seed_similarity:
+    input:
+        unpack(seed_similarity_inputs),
+        code=script_code("seed_similarity"),
+    output:
+        table=report(
+            "results/sweeps/{sweep}/similarity.csv",
+            caption="../report/seed_similarity.rst",
+            category="Sweeps",
+            labels={"sweep": "{sweep}", "table": "latent spaces across seeds"},
+        ),
+        stability="results/sweeps/{sweep}/stability.npz",
+    log:
+        "logs/sweeps/{sweep}/similarity.log",
+    benchmark:
+        "benchmarks/sweeps/{sweep}/similarity.tsv"
+    conda:
+        "../../envs/projection.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        similarity=seed_similarity_params,
+    script:
+        "../scripts/seed_similarity.py"

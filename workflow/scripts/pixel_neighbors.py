@@ -16,4 +16,5 @@ with rule_log(snakemake.log[0]):
         snakemake.params.graph,
         snakemake.threads,
         snakemake.output.graph,
+        exact=neighbors.faiss_knn_graph,
     )

@@ -175,6 +175,20 @@ def local_layers(
     return cols, layers
 
 
+def _code_layer(train_index: np.ndarray, values: np.ndarray, cols: Mapping) -> np.ndarray:
+    """Per-point values of the graph's train points (0..1) on the map rows, quantised to
+    1..255; 0 (grey) for the rows without a value (test points)."""
+    index, train = cols["index"].astype(np.int64), cols["split"] == 0
+    size = int(max(train_index.max(initial=-1), index.max(initial=-1))) + 1
+    at = np.full(size, -1, np.int64)
+    at[train_index] = np.arange(len(train_index))
+    row_at = np.where(train, at[index], -1)
+    q = np.zeros(len(index), np.uint8)
+    ok = row_at >= 0
+    q[ok] = 1 + np.rint(254 * np.clip(values[row_at[ok]], 0.0, 1.0)).astype(np.uint8)
+    return q
+
+
 def similarity_layers(
     points_path: str, key: str, cols: Mapping[str, np.ndarray]
 ) -> tuple[dict[str, np.ndarray], list[dict]]:
@@ -186,23 +200,15 @@ def similarity_layers(
 
     dataset, model = key.split("/", 1)
     z = load_npz(points_path, ("train_index", "k"))
-    train_index, k = z["train_index"].astype(np.int64), int(z["k"])
-    index, train = cols["index"].astype(np.int64), cols["split"] == 0
-    size = int(max(train_index.max(initial=-1), index.max(initial=-1))) + 1
-    at = np.full(size, -1, np.int64)
-    at[train_index] = np.arange(len(train_index))
-    row_at = np.where(train, at[index], -1)
+    k = int(z["k"])
     out, layers = {}, []
     for name, values in z.items():
         if PAIR not in name or model not in name.split(PAIR):
             continue
         a, b = name.split(PAIR)
         other = b if a == model else a
-        q = np.zeros(len(index), np.uint8)
-        ok = row_at >= 0
-        q[ok] = 1 + np.rint(254 * np.clip(values[row_at[ok]], 0.0, 1.0)).astype(np.uint8)
         layer = f"pair:{name}"
-        out[f"codes__{layer}"] = q
+        out[f"codes__{layer}"] = _code_layer(z["train_index"], values, cols)
         shown = "the pixels" if other == PIXELS else other
         layers.append(
             {
@@ -215,6 +221,38 @@ def similarity_layers(
                 "scope": "codes",
             }
         )
+    return out, layers
+
+
+def stability_layers(
+    stability: Mapping[str, str], key: str, cols: Mapping[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], list[dict]]:
+    """Each point's stability across training seeds (a seed sweep of this model: the mean over
+    its replicas' pairs of the point's mutual k-NN) as colour layers of the codes, one per
+    sweep and grid point; ``stability`` maps a sweep's name to its stability.npz."""
+    dataset = key.split("/", 1)[0]
+    out, layers = {}, []
+    for sweep, path in stability.items():
+        z = load_npz(path, ("train_index", "k", "datasets", "points"))
+        for i, (d, point) in enumerate(zip(z["datasets"], z["points"], strict=True)):
+            if str(d) != dataset:
+                continue
+            layer = f"stability:{sweep}:{i}"
+            out[f"codes__{layer}"] = _code_layer(z["train_index"], z[f"stability_{i}"], cols)
+            layers.append(
+                {
+                    "id": layer,
+                    "title": f"stability across training seeds (sweep {sweep}, {point})",
+                    "lo": 0.0,
+                    "hi": 1.0,
+                    "computed_on": (
+                        f"the codes' {int(z['k'])} nearest training points, averaged over "
+                        "every pair of the sweep's replicas"
+                    ),
+                    "with": None,
+                    "scope": "codes",
+                }
+            )
     return out, layers
 
 
@@ -424,7 +462,8 @@ def build(
     (latent.npz), ``maps`` (method -> projections parquet) and, optionally, ``graph`` (the
     shared kNN graph: pinning a point then lights its code-space neighbours) and ``local``
     (method -> its per-point quality table: the colour layers), ``similarity`` (the
-    dataset's similarity_points.npz: each point's mutual k-NN with the other spaces) and
+    dataset's similarity_points.npz: each point's mutual k-NN with the other spaces),
+    ``stability`` (sweep -> its stability.npz, for the base model of a seed sweep) and
     ``fields`` (method -> its decoded field: hover empty space to see what the model draws
     there), as the rule lists them. ``field_note`` says why a pair without fields has none.
     """
@@ -447,10 +486,13 @@ def build(
         cols = points(maps, *reconstruction_errors(files["latent"], trained=trained))
         layer_cols, layers = local_layers(files.get("local") or {}, len(cols["label"]))
         cols.update(layer_cols)
-        if files.get("similarity"):
-            pair_cols, pair_layers = similarity_layers(files["similarity"], key, cols)
-            cols.update(pair_cols)
-            layers += pair_layers
+        for extra in (
+            similarity_layers(files["similarity"], key, cols) if files.get("similarity") else None,
+            stability_layers(files["stability"], key, cols) if files.get("stability") else None,
+        ):
+            if extra:
+                cols.update(extra[0])
+                layers += extra[1]
         names = [str(n) for n in data["class_names"]]
         if cols["label"].size and cols["label"].max() >= len(names):
             raise AtlasError(f"{key}: a map has class {cols['label'].max()} beyond class_names")

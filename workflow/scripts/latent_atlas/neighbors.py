@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -76,6 +76,25 @@ def knn_graph(
     train_dist, train_ind = nn.kneighbors(z_train)
     test_dist, test_ind = nn.kneighbors(z_test)
     return _self_first(train_ind, train_dist, test_ind, test_dist)
+
+
+def faiss_knn_graph(
+    z_train: np.ndarray, z_test: np.ndarray, k: int, threads: int
+) -> dict[str, np.ndarray]:
+    """:func:`knn_graph` by faiss's exact flat index: the same neighbours, in half the time
+    on wide data (784-D pixels), where sklearn's brute force spends it in distance chunks."""
+    import faiss
+
+    if k >= len(z_train):
+        return knn_graph(z_train, z_test, k, threads)  # its error
+    faiss.omp_set_num_threads(max(1, threads))
+    index = faiss.IndexFlatL2(z_train.shape[1])
+    index.add(np.ascontiguousarray(z_train, dtype=np.float32))
+    train_dist, train_ind = index.search(np.ascontiguousarray(z_train, dtype=np.float32), k)
+    test_dist, test_ind = index.search(np.ascontiguousarray(z_test, dtype=np.float32), k)
+    return _self_first(
+        train_ind, np.sqrt(np.maximum(train_dist, 0)), test_ind, np.sqrt(np.maximum(test_dist, 0))
+    )
 
 
 def _self_first(
@@ -174,8 +193,10 @@ def build(
     params: Mapping,
     threads: int,
     out_path: str | os.PathLike[str],
+    exact: Callable[..., dict[str, np.ndarray]] = knn_graph,
 ) -> dict[str, np.ndarray]:
-    """Subsample (optional, stratified, seeded) and write the shared neighbour graph."""
+    """Subsample (optional, stratified, seeded) and write the shared neighbour graph; ``exact``
+    is the exact search (the pixels' graph uses :func:`faiss_knn_graph`)."""
     train_index, test_index = map_points(
         latent["y_train"], latent["y_test"], params["max_points"], params["seed"]
     )
@@ -184,7 +205,7 @@ def build(
     sample = params.get("recall_sample", RECALL_SAMPLE)
     meta: dict[str, np.ndarray] = {"approximate": np.array(0, np.int8)}
     if exact_max is None or len(train_index) <= exact_max:
-        graph = knn_graph(z_train, z_test, params["k"], threads)
+        graph = exact(z_train, z_test, params["k"], threads)
         meta |= {"train_recall": np.array(1.0), "test_recall": np.array(1.0)}
         meta["recall_sample"] = np.array(0)
         kind = "exact"

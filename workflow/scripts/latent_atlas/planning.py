@@ -325,6 +325,40 @@ class Plan:
     def similarity_datasets(self) -> list[str]:
         return [d for d in self.config["study"]["datasets"] if self.has_similarity(d)]
 
+    def seed_replicas(self, name: str) -> dict[str, list[str]]:
+        """Per grid point of a sweep (its label: the values without seeds), its models that
+        differ only in their training seed, where there are two or more: the replicas whose
+        latent spaces the seed_similarity rule compares."""
+        sweep = self.sweeps[name]
+        if not self.config["similarity"]["enabled"] or sweeps.TRAINING_SEED not in sweep.grid:
+            return {}
+        groups: dict[str, list[str]] = {}
+        for point in sweep.points:
+            groups.setdefault(point.label, []).append(point.model)
+        groups = {label: list(dict.fromkeys(models)) for label, models in groups.items()}
+        return {label: models for label, models in groups.items() if len(models) >= 2}
+
+    def seed_sweeps(self) -> list[str]:
+        return [name for name in self.sweeps if self.seed_replicas(name)]
+
+    def seed_similarity_params(self, name: str) -> dict:
+        """What the seed_similarity rule of a sweep compares: per dataset, its grid points'
+        replicas; and the similarity settings."""
+        sweep = self.sweeps[name]
+        groups = self.seed_replicas(name)
+        return canonical(
+            {
+                "sweep": name,
+                "base": sweep.base,
+                "groups": [
+                    {"dataset": d, "point": label, "models": models}
+                    for d in sweep.datasets
+                    for label, models in groups.items()
+                ],
+                **self.similarity_params(),
+            }
+        )
+
     def map_metric_params(self) -> dict:
         """The settings the registered measures read (not the pixel reference: its own rule)."""
         m = self.config["metrics"]
@@ -402,6 +436,8 @@ class Plan:
                 jobs += [(rule, fill) for rule in uses]
         for name in self.sweeps:
             jobs += [("sweep_summary", {"sweep": name}), ("plot_sweep", {"sweep": name})]
+            if self.seed_replicas(name):
+                jobs.append(("seed_similarity", {"sweep": name}))
             for d, m, x in self.sweep_maps_of(name):
                 jobs += self._model_jobs(d, m)
                 jobs.append(("map_metrics", {"dataset": d, "model": m, "method": x}))

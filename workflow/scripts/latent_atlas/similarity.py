@@ -263,3 +263,74 @@ def run(
         {"train_index": first, "k": np.array(int(params["k"])), **points},
     )
     return frame
+
+
+def across_seeds(
+    params: Mapping,
+    spaces: Mapping[tuple[str, str], tuple[np.ndarray, Mapping[str, np.ndarray]]],
+    out: Mapping[str, str | os.PathLike[str]],
+) -> pd.DataFrame:
+    """The seed_similarity rule of a sweep: for each dataset and grid point, every pair of its
+    replicas (models that differ only in their training seed) compared as :func:`table` does,
+    and each point's stability: the mean over the pairs of its mutual k-NN (1: the same
+    neighbours whatever the seed). ``spaces`` maps (dataset, model) to (codes, kNN graph);
+    writes ``out["table"]`` (a row per group, pair and measure) and ``out["stability"]``
+    (``train_index`` and one array per group, named in ``datasets`` and ``points``)."""
+    from .io import save_npz
+    from .metrics import write_csv
+
+    k, permutations, seed = int(params["k"]), int(params["permutations"]), int(params["seed"])
+    frames, names, stability = [], [], {}
+    train_index = None
+    for i, group in enumerate(params["groups"]):
+        dataset, point = group["dataset"], group["point"]
+        graphs = {m: spaces[dataset, m][1] for m in group["models"]}
+        first = next(iter(graphs.values()))["train_index"]
+        if any(not np.array_equal(g["train_index"], first) for g in graphs.values()):
+            raise AtlasError(
+                f"sweep {params['sweep']}: the replicas of {dataset} / {point} have kNN graphs "
+                "of other points; delete their neighbors.npz and rerun snakemake"
+            )
+        loaded = {m: load_space(spaces[dataset, m][0], graphs[m], k) for m in group["models"]}
+        frame, points = table(loaded, permutations, seed)
+        frames.append(frame.assign(dataset=dataset, point=point))
+        stability[f"stability_{i}"] = np.mean(list(points.values()), axis=0).astype(np.float32)
+        names.append((dataset, point))
+        train_index = first if train_index is None else train_index
+    frame = pd.concat(frames, ignore_index=True)
+    frame = frame[
+        ["dataset", "point", *[c for c in frame.columns if c not in ("dataset", "point")]]
+    ]
+    frame["k"] = k
+    write_csv(frame.assign(sweep=params["sweep"]), out["table"])
+    save_npz(
+        out["stability"],
+        {
+            "train_index": train_index,
+            "k": np.array(k),
+            "datasets": np.array([d for d, _ in names]),
+            "points": np.array([p for _, p in names]),
+            **stability,
+        },
+    )
+    return frame
+
+
+def seed_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset, grid point and measure: the calibrated and raw scores over the replica
+    pairs (mean, sd, n)."""
+    rows = []
+    for (dataset, point, measure), g in frame.groupby(["dataset", "point", "measure"], sort=False):
+        rows.append(
+            {
+                "dataset": dataset,
+                "point": point,
+                "measure": measure,
+                "calibrated_mean": g["calibrated"].mean(),
+                "calibrated_sd": g["calibrated"].std(ddof=1) if len(g) > 1 else np.nan,
+                "raw_mean": g["raw"].mean(),
+                "p_value_max": g["p_value"].max(),
+                "pairs": len(g),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -15,6 +15,7 @@ import itertools
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -198,8 +199,6 @@ def report_section(
 ) -> dict:
     """A sweep's part of the report: mean ± std (n) per point and method of every registered
     measure (timings aside) and of the stability across seeds, and its figures."""
-    from pathlib import Path
-
     from .io import data_uri
 
     root = Path(folder)
@@ -220,6 +219,7 @@ def report_section(
         rows.append({"label": f"{dataset} / {point} / {method}", "cells": cells})
     across = sorted(set(summary["across"].dropna().astype(str)) - {""})
     return {
+        "seed_similarity": seed_similarity_section(root / "similarity.csv"),
         "name": name,
         "columns": metrics,
         "rows": rows,
@@ -227,3 +227,26 @@ def report_section(
         "metrics_uri": data_uri(root / "metrics.png"),
         "maps_uri": data_uri(root / "maps.png"),
     }
+
+
+def seed_similarity_section(path: Path) -> dict | None:
+    """The seed_similarity rule's table as report rows: per dataset and grid point, per measure
+    "calibrated mean ± sd (raw mean; largest p; pairs)"; None where the sweep has none."""
+    from .similarity import MEASURES, seed_summary
+
+    if not path.is_file():
+        return None
+    summary = seed_summary(pd.read_csv(path))
+    rows = []
+    for (dataset, point), g in summary.groupby(["dataset", "point"], sort=False):
+        by = g.set_index("measure")
+        cells = []
+        for m in MEASURES:
+            r = by.loc[m]
+            sd = "" if pd.isna(r["calibrated_sd"]) else f" ± {r['calibrated_sd']:.3f}"
+            cells.append(
+                f"{r['calibrated_mean']:.3f}{sd} ({r['raw_mean']:.3f}; p ≤ {r['p_value_max']:.3g}; "
+                f"{int(r['pairs'])})"
+            )
+        rows.append({"label": f"{dataset} / {point}", "cells": cells})
+    return {"columns": list(MEASURES), "rows": rows}
