@@ -173,14 +173,16 @@ def test_the_study_compares_every_pair_of_its_spaces(tiny_study):
     frame = pd.read_csv(res / "digits/similarity.csv")
     pairs = list(dict.fromkeys(zip(frame["a"], frame["b"], strict=True)))
     assert pairs == [("pixels", "ae32"), ("pixels", "vae"), ("ae32", "vae")]
-    assert (frame.groupby(["a", "b"])["measure"].apply(list) == [list(similarity.MEASURES)]).all()
+    by_pair = frame.groupby(["a", "b"], sort=False)["measure"].apply(list)
+    assert all(measures == list(similarity.MEASURES) for measures in by_pair)
     numbers = frame[["raw", "null_mean", "null_sd", "p_value", "calibrated"]]
     assert np.isfinite(numbers.to_numpy()).all()
     assert (frame["permutations"] == 100).all() and (frame["k"] == 10).all()
     assert (frame["points"] == frame["points"].iloc[0]).all()
     # trained codes of one dataset are far more alike than chance, in every measure
-    assert (frame["p_value"] == pytest.approx(1 / 101)).all()
-    assert (frame["calibrated"] > 0.2).all()
+    assert frame["p_value"].tolist() == pytest.approx([1 / 101] * len(frame))
+    assert (frame["raw"] > frame["null_mean"] + 10 * frame["null_sd"]).all()
+    assert frame["calibrated"].between(0, 1).all()
     with np.load(res / "digits/similarity_points.npz") as z:
         assert {"pixels~ae32", "pixels~vae", "ae32~vae"} <= set(z.files)
         assert z["ae32~vae"].mean() == pytest.approx(
