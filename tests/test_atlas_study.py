@@ -58,6 +58,17 @@ def _meta(atlas_path: Path) -> list[dict]:
     return json.loads(re.search(r'(?s)id="atlas-meta">(.*?)</script>', html).group(1))
 
 
+def _compare(page, atlas_path: Path) -> tuple[list[dict], str, str]:
+    """Compare the atlas's first model with its second (skip a one-model atlas)."""
+    metas = _meta(atlas_path)
+    if len(metas) < 2:
+        pytest.skip("a one-model atlas: nothing to compare")
+    a, b = metas[0]["key"], metas[1]["key"]
+    page.select_option("#compare", b)
+    page.wait_for_function(f"document.documentElement.dataset.compare == '{b}'")
+    return metas, a, b
+
+
 def test_pin_lights_code_neighbours_in_every_map_with_counts(page, atlas_path):
     m = _meta(atlas_path)[0]
     key = m["key"]
@@ -76,12 +87,7 @@ def test_pin_lights_code_neighbours_in_every_map_with_counts(page, atlas_path):
 
 
 def test_pin_while_comparing_counts_the_same_points_in_the_second_model(page, atlas_path):
-    metas = _meta(atlas_path)
-    if len(metas) < 2:
-        pytest.skip("a one-model atlas: nothing to compare")
-    a, b = metas[0]["key"], metas[1]["key"]
-    page.select_option("#compare", b)
-    page.wait_for_function(f"document.documentElement.dataset.compare == '{b}'")
+    metas, a, b = _compare(page, atlas_path)
     page.evaluate(f"latentAtlas.pin({a!r}, 7)")
     page.wait_for_function(f"document.documentElement.dataset.pinned == '{a}:7:10'")
     lines = page.inner_text("#pin-maps").strip().splitlines()
@@ -104,7 +110,8 @@ def test_every_colour_layer_recolours_every_map(page, atlas_path):
             field = page.evaluate(
                 f"latentAtlas.model('points:{key}:{method}').glyph.fill_color.field"
             )
-            own = f"codes__{layer}" if layer.startswith("pair:") else f"{method}__{layer}"
+            codes = {x["id"] for x in m["layers"] if x.get("scope") == "codes"}
+            own = f"codes__{layer}" if layer in codes else f"{method}__{layer}"
             want = {"class": "label", "error": "error"}.get(layer, own)
             assert field == want
     page.select_option("#color-by", "class")
@@ -135,12 +142,7 @@ def test_hovering_empty_space_in_each_map_shows_a_decoded_image(page, atlas_path
 
 
 def test_a_selection_is_linked_to_a_second_model_by_point_index(page, atlas_path):
-    metas = _meta(atlas_path)
-    if len(metas) < 2:
-        pytest.skip("a one-model atlas: nothing to link")
-    a, b = metas[0]["key"], metas[1]["key"]
-    page.select_option("#compare", b)
-    page.wait_for_function(f"document.documentElement.dataset.compare == '{b}'")
+    _, a, b = _compare(page, atlas_path)
     page.evaluate(f"latentAtlas.model('points:{a}').selected.indices = [0, 5, 9]")
     page.wait_for_function("document.getElementById('sel-count').textContent == '3'")
     same = page.evaluate(
