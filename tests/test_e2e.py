@@ -63,8 +63,9 @@ def test_report_is_self_contained_and_complete(study):
     assert not [v for _, _, v in links if re.match(r"^(https?:)?//", v)], "external URL"
     imgs = [v for t, k, v in links if t == "img"]
     # comparison + (5 figures x 2 models: training, reconstructions, anomalies, generation,
-    # generated samples) + (3 local-quality figures x 2 models) + 1 data figure
-    assert len(imgs) == 1 + 5 * 2 + 3 * 2 + 1
+    # generated samples) + (3 local-quality figures x 2 models) + 1 data figure + 1 similarity
+    # matrix of the dataset's spaces
+    assert len(imgs) == 1 + 5 * 2 + 3 * 2 + 1 + 1
     for src in imgs:
         assert src.startswith("data:image/png;base64,")
         img = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
