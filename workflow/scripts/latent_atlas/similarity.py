@@ -142,12 +142,19 @@ def compare(
     if permutations < 1:
         raise AtlasError(f"similarity.permutations is {permutations}; use at least 1 (e.g. 100)")
     hx, hy = _Hsic(x.codes), _Hsic(y.codes)
-    ux, uy = _unit(x.codes), _unit(y.codes)
+    # Procrustes works on the unit-norm centred spaces: their X^T Y is CKA's cross product
+    # over the two norms, so each permutation does the one matrix product for both.
+    norms = float(np.linalg.norm(hx.x) * np.linalg.norm(hy.x))
+
+    def procrustes_of(cross: np.ndarray) -> float:
+        return _nuclear(cross / norms) if norms > 0 else 0.0
+
     points = mutual_knn_points(x.knn, y.knn)
     identity = np.arange(n)
+    cross = hx.x.T @ hy.x
     raw = {
-        "cka_debiased": _cka(hx, hy, hx.x.T @ hy.x, identity),
-        "procrustes": _nuclear(ux.T @ uy),
+        "cka_debiased": _cka(hx, hy, cross, identity),
+        "procrustes": procrustes_of(cross),
         "mutual_knn": float(points.mean()),
     }
     rng = np.random.default_rng(seed)
@@ -156,8 +163,9 @@ def compare(
         perm = rng.permutation(n)
         inverse = np.empty_like(perm)
         inverse[perm] = identity
-        null["cka_debiased"][p] = _cka(hx, hy, hx.x.T @ hy.x[perm], perm)
-        null["procrustes"][p] = _nuclear(ux.T @ uy[perm])
+        cross = hx.x.T @ hy.x[perm]
+        null["cka_debiased"][p] = _cka(hx, hy, cross, perm)
+        null["procrustes"][p] = procrustes_of(cross)
         null["mutual_knn"][p] = mutual_knn_points(x.knn, _permuted_knn(y.knn, perm, inverse)).mean()
     scores = {}
     for m in MEASURES:
