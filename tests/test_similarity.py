@@ -250,6 +250,7 @@ def test_stability_is_each_points_mutual_knn_averaged_over_replica_pairs(tmp_pat
     assert len(frame) == 3 * len(similarity.MEASURES)  # 3 pairs of 3 replicas
     with np.load(out["stability"]) as z:
         assert z["datasets"].tolist() == ["d"] and z["points"].tolist() == ["all"]
+        assert z["train_index_0"].tolist() == list(range(120))
         want = np.mean(
             [
                 similarity.mutual_knn_points(space(models[a]).knn, space(models[b]).knn)

@@ -64,19 +64,23 @@ def similarity_models(wildcards):
     return PLAN.similarity_models(wildcards.dataset)
 
 
+def codes_and_graphs(keys):
+    """The latent.npz and neighbors.npz of each (dataset, model), in that order."""
+    return {
+        "latent": [
+            expand(rules.encode.output.latent, dataset=d, model=m)[0] for d, m in keys
+        ],
+        "graphs": [
+            expand(rules.neighbors.output.graph, dataset=d, model=m)[0] for d, m in keys
+        ],
+    }
+
+
 def similarity_inputs(wildcards):
     """The codes and kNN graphs of the models a dataset's similarity rule compares, and its
     pixels and their graph where they are one of the spaces."""
     d = wildcards.dataset
-    models = PLAN.similarity_models(d)
-    files = {
-        "latent": [
-            expand(rules.encode.output.latent, dataset=d, model=m)[0] for m in models
-        ],
-        "graphs": [
-            expand(rules.neighbors.output.graph, dataset=d, model=m)[0] for m in models
-        ],
-    }
+    files = codes_and_graphs([(d, m) for m in PLAN.similarity_models(d)])
     if PLAN.similarity_pixels(d):
         files["data"] = expand(rules.normalise.output.data, dataset=d)[0]
         files["pixel_graph"] = expand(rules.pixel_neighbors.output.graph, dataset=d)[0]
@@ -141,17 +145,9 @@ def sweep_outputs(name):
 def seed_similarity_inputs(wildcards):
     """The codes and kNN graphs of a sweep's replicas over the training seed."""
     p = PLAN.seed_similarity_params(wildcards.sweep)
-    keys = list(
+    return codes_and_graphs(
         dict.fromkeys((g["dataset"], m) for g in p["groups"] for m in g["models"])
     )
-    return {
-        "latent": [
-            expand(rules.encode.output.latent, dataset=d, model=m)[0] for d, m in keys
-        ],
-        "graphs": [
-            expand(rules.neighbors.output.graph, dataset=d, model=m)[0] for d, m in keys
-        ],
-    }
 
 
 def model_results(dataset, model):

@@ -233,12 +233,12 @@ def stability_layers(
     dataset = key.split("/", 1)[0]
     out, layers = {}, []
     for sweep, path in stability.items():
-        z = load_npz(path, ("train_index", "k", "datasets", "points"))
+        z = load_npz(path, ("k", "datasets", "points"))
         for i, (d, point) in enumerate(zip(z["datasets"], z["points"], strict=True)):
             if str(d) != dataset:
                 continue
             layer = f"stability:{sweep}:{i}"
-            out[f"codes__{layer}"] = _code_layer(z["train_index"], z[f"stability_{i}"], cols)
+            out[f"codes__{layer}"] = _code_layer(z[f"train_index_{i}"], z[f"stability_{i}"], cols)
             layers.append(
                 {
                     "id": layer,

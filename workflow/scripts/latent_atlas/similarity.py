@@ -211,6 +211,25 @@ def load_space(codes: np.ndarray, graph: Mapping[str, np.ndarray], k: int) -> Sp
     return Space(codes[graph["train_index"]], ind[:, 1 : k + 1])
 
 
+def _same_points(
+    spaces: Mapping[str, tuple[np.ndarray, Mapping[str, np.ndarray]]], k: int, where: str
+) -> tuple[dict[str, Space], np.ndarray]:
+    """The spaces (name -> (codes, kNN graph)) loaded on their graphs' points, and those points;
+    an error naming the spaces whose graphs hold other points (each graph of a dataset maps the
+    same points: a mismatch means files of different runs)."""
+    indices = {name: graph["train_index"] for name, (_, graph) in spaces.items()}
+    first_name, first = next(iter(indices.items()))
+    other = [n for n, idx in indices.items() if not np.array_equal(idx, first)]
+    if other:
+        raise AtlasError(
+            f"{where}: the kNN graphs of {', '.join(other)} hold other points than "
+            f"{first_name}'s; delete their neighbors.npz and rerun snakemake (every graph of a "
+            "dataset maps the same points)"
+        )
+    loaded = {name: load_space(codes, graph, k) for name, (codes, graph) in spaces.items()}
+    return loaded, first
+
+
 def tidy_rows(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """The pairs' scores as rows of the study's tidy metrics table: model ``a~b``, method
     ``similarity``, metric the measure (its calibrated score) and ``<measure>_raw``,
@@ -241,18 +260,7 @@ def run(
     from .io import save_npz
     from .metrics import write_csv
 
-    indices = {name: graph["train_index"] for name, (_, graph) in spaces.items()}
-    first = next(iter(indices.values()))
-    other = [n for n, idx in indices.items() if not np.array_equal(idx, first)]
-    if other:
-        raise AtlasError(
-            f"{dataset}: the kNN graphs of {', '.join(other)} hold other points than "
-            f"{next(iter(indices))}'s; delete results/{dataset}/*/neighbors.npz and rerun "
-            "snakemake (every graph of a dataset maps the same points)"
-        )
-    loaded = {
-        name: load_space(codes, graph, int(params["k"])) for name, (codes, graph) in spaces.items()
-    }
+    loaded, first = _same_points(spaces, int(params["k"]), dataset)
     frame, points = table(loaded, int(params["permutations"]), int(params["seed"]))
     frame.insert(0, "dataset", dataset)
     frame["k"] = int(params["k"])
@@ -283,28 +291,25 @@ def across_seeds(
     and each point's stability: the mean over the pairs of its mutual k-NN (1: the same
     neighbours whatever the seed). ``spaces`` maps (dataset, model) to (codes, kNN graph);
     writes ``out["table"]`` (a row per group, pair and measure) and ``out["stability"]``
-    (``train_index`` and one array per group, named in ``datasets`` and ``points``)."""
+    (per group ``stability_<i>`` on the points ``train_index_<i>``, the groups named in
+    ``datasets`` and ``points``)."""
     from .io import save_npz
     from .metrics import write_csv
 
     k, permutations, seed = int(params["k"]), int(params["permutations"]), int(params["seed"])
     frames, names, stability = [], [], {}
-    train_index = None
     for i, group in enumerate(params["groups"]):
         dataset, point = group["dataset"], group["point"]
-        graphs = {m: spaces[dataset, m][1] for m in group["models"]}
-        first = next(iter(graphs.values()))["train_index"]
-        if any(not np.array_equal(g["train_index"], first) for g in graphs.values()):
-            raise AtlasError(
-                f"sweep {params['sweep']}: the replicas of {dataset} / {point} have kNN graphs "
-                "of other points; delete their neighbors.npz and rerun snakemake"
-            )
-        loaded = {m: load_space(spaces[dataset, m][0], graphs[m], k) for m in group["models"]}
+        loaded, first = _same_points(
+            {m: spaces[dataset, m] for m in group["models"]},
+            k,
+            f"sweep {params['sweep']}, {dataset} / {point}",
+        )
         frame, points = table(loaded, permutations, seed)
         frames.append(frame.assign(dataset=dataset, point=point))
         stability[f"stability_{i}"] = np.mean(list(points.values()), axis=0).astype(np.float32)
+        stability[f"train_index_{i}"] = first  # each dataset's points (two datasets differ)
         names.append((dataset, point))
-        train_index = first if train_index is None else train_index
     frame = pd.concat(frames, ignore_index=True)
     frame = frame[
         ["dataset", "point", *[c for c in frame.columns if c not in ("dataset", "point")]]
@@ -314,7 +319,6 @@ def across_seeds(
     save_npz(
         out["stability"],
         {
-            "train_index": train_index,
             "k": np.array(k),
             "datasets": np.array([d for d, _ in names]),
             "points": np.array([p for _, p in names]),
