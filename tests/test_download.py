@@ -197,8 +197,11 @@ def test_build_sources_follows_config_order(tmp_path):
     assert len(download.build_sources(cfg)) == 3
 
 
-def test_normalise_refetches_a_modified_resource(tmp_path, tiny_mnist, monkeypatch):
-    """One byte deleted from a resource file: caught by the checksum and fetched again."""
+def test_normalise_refuses_a_modified_resource_and_only_the_download_fetches(
+    tmp_path, tiny_mnist, monkeypatch
+):
+    """One byte deleted from a resource file: normalise names it and the fix (it never
+    fetches: one rule does), writes nothing; the download rule's fetch then mends it."""
     monkeypatch.setattr(download, "MNIST_SHA256", checksums_of(tiny_mnist))
     monkeypatch.setattr(download.fetch_verified, "__defaults__", (checksums_of(tiny_mnist), None))
     resources = tmp_path / "resources" / "mnist"
@@ -208,20 +211,22 @@ def test_normalise_refetches_a_modified_resource(tmp_path, tiny_mnist, monkeypat
     victim = resources / "train-images-idx3-ubyte"
     victim.write_bytes(victim.read_bytes()[:-1])
     cfg = {
-        "mnist": {
-            "sources": ["local_dir"],
-            "local_dir": str(next(iter(tiny_mnist.values())).parent),
-            "mirrors": [],
-            "npm_package": "x@1",
-            "timeout_s": 1,
-            "retries": 1,
-            "backoff_s": 0,
-        }
+        "sources": ["local_dir"],
+        "local_dir": str(next(iter(tiny_mnist.values())).parent),
+        "mirrors": [],
+        "npm_package": "x@1",
+        "timeout_s": 1,
+        "retries": 1,
+        "backoff_s": 0,
     }
-    arrays = datasets.normalise(
-        "mnist", {"format": "mnist"}, cfg["mnist"], str(resources), tmp_path / "data.npz"
-    )
+    with pytest.raises(AtlasError, match=r"train-images-idx3-ubyte.*delete it and rerun"):
+        datasets.normalise("mnist", {"format": "mnist"}, cfg, str(resources), tmp_path / "d.npz")
+    assert not (tmp_path / "d.npz").exists()
+    download.fetch_verified(resources, download.build_sources(cfg))  # the download rule
     assert sha256(victim) == sha256(tiny_mnist["train-images-idx3-ubyte"])
+    arrays = datasets.normalise(
+        "mnist", {"format": "mnist"}, cfg, str(resources), tmp_path / "data.npz"
+    )
     assert arrays["x_train"].shape == (12, 784)
     assert arrays["x_train"].dtype == np.float32
     assert arrays["x_train"].min() >= 0 and arrays["x_train"].max() <= 1

@@ -257,6 +257,26 @@ def build_sources(cfg: Mapping) -> list[Source]:
     return sources
 
 
+def verify(folder: str | os.PathLike[str], checksums: Mapping[str, str] | None = None) -> None:
+    """Check that ``folder`` holds every file of ``checksums`` (MNIST's by default) with its
+    pinned SHA-256: the reader of downloaded files checks them, and only the download rule
+    fetches. A missing or changed file is named with the fix (deleting it makes the download
+    rule fetch it again)."""
+    checksums = MNIST_SHA256 if checksums is None else checksums
+    for filename, want in checksums.items():
+        path = Path(folder) / filename
+        if not path.is_file():
+            raise AtlasError(
+                f"{path}: missing; rerun the workflow: its download_mnist rule fetches it"
+            )
+        if sha256_file(path) != want:
+            raise AtlasError(
+                f"{path}: its SHA-256 is not the pinned one (changed or cut short since it was "
+                "downloaded); delete it and rerun the same command: the download_mnist rule "
+                "fetches it again"
+            )
+
+
 def fetch_verified(
     out_dir: str | os.PathLike[str],
     sources: Sequence[Source],
