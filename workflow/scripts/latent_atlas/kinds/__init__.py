@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..registry import discover, lookup
-from ._base import Kind
+from ._base import SHARED_FIELDS, Kind
 
-__all__ = ["REGISTRY", "Kind", "build_model", "get"]
+__all__ = ["REGISTRY", "SHARED_FIELDS", "Kind", "build_model", "get", "spec_of"]
 
 
 REGISTRY: dict[str, Kind] = discover(__name__, __path__, "KIND", Kind)
@@ -22,6 +22,13 @@ REGISTRY: dict[str, Kind] = discover(__name__, __path__, "KIND", Kind)
 def get(name: str) -> Kind:
     """The model kind called ``name``; an unknown name lists the known ones."""
     return lookup(REGISTRY, name, "model kind")
+
+
+def spec_of(spec: Mapping) -> dict:
+    """A model's settings as its kind reads them: the shared keys and the kind's own fields, not
+    the other kinds' (whose defaults the schema fills into every model)."""
+    own = {*SHARED_FIELDS, *get(spec["kind"]).fields}
+    return {k: v for k, v in spec.items() if k in own}
 
 
 def build_model(

@@ -14,6 +14,13 @@ def plain_epochs() -> type:
     return Epochs
 
 
+# The ``models:`` keys every kind reads; a kind's own keys are its ``fields``.
+SHARED_FIELDS = (
+    "kind", "latent_dim", "hidden", "epochs", "batch_size", "learning_rate", "seed", "validation",
+    "xla",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Kind:
     """One model kind (the ``kind:`` of a ``models:`` entry).
@@ -23,7 +30,9 @@ class Kind:
     never loads it). ``epochs()`` returns its training loop class. ``xla`` is what ``xla: auto``
     means for it (measured per kind). ``thread_dependent`` kinds give other weights on another
     thread count: their jobs keep every core (up to the rule's most) so that results stay those
-    of earlier runs on the same machine; the others take half the cores.
+    of earlier runs on the same machine; the others take half the cores. ``fields`` are the
+    ``models:`` keys of its own (the transformer's ``heads``): only its models' jobs get them, so
+    a field added for one kind reruns no other kind's jobs.
     """
 
     name: str
@@ -32,3 +41,4 @@ class Kind:
     xla: bool = True
     thread_dependent: bool = False
     description: str = ""
+    fields: tuple[str, ...] = ()  # the spec's keys that only this kind reads (SHARED_FIELDS: all)

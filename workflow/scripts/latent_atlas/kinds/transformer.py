@@ -35,4 +35,5 @@ KIND = Kind(
     build=build,
     xla=False,  # 1.5x slower with XLA on MNIST (measured)
     description="ViT-style transformer autoencoder",
+    fields=("patch_size", "blocks", "heads"),
 )
