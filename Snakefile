@@ -22,7 +22,7 @@ if DeploymentMethod.CONDA not in workflow.deployment_settings.deployment_method:
     for _warning in _warnings:
         logger.warning(f"environment: {_warning}")
 
-from latent_atlas import planning
+from latent_atlas import planning, scheduling
 from latent_atlas.errors import AtlasError
 
 
@@ -37,11 +37,11 @@ try:
     PLAN = planning.prepare(
         config,
         f"{workflow.basedir}/workflow/schemas/config.schema.yaml",
-        planning.run_cores(workflow),
         workflow.configfiles,
     )
 except AtlasError as exc:
     raise WorkflowError(str(exc)) from None
+SCHEDULE = scheduling.Schedule(PLAN, scheduling.run_cores(workflow))
 for _warning in PLAN.warnings:
     logger.warning(f"config: {_warning}")
 

@@ -8,6 +8,7 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -201,7 +202,28 @@ def plan(*overrides: str, configfiles: tuple[Path, ...] = (), base: Path | None 
     for path in configfiles:
         update_config(config, yaml.safe_load(Path(path).read_text()) or {})
     update_config(config, parse_config(list(overrides)))
-    return planning.prepare(config, SCHEMA_PATH, 2)
+    return planning.prepare(config, SCHEMA_PATH)
+
+
+def dry_run_jobs(wd: Path, *args: str) -> list[tuple[str, dict[str, str]]]:
+    """(rule, wildcards) of every job that ``snakemake -n ARGS`` in ``wd`` would run, read from
+    its dry run: what Snakemake itself plans from the rules' inputs."""
+    proc = snakemake(wd, "-n", "--nolock", *args)
+    jobs: list[tuple[str, dict[str, str]]] = []
+    for line in proc.stdout.splitlines():
+        m = re.match(r"\s*(?:local)?rule (\w+):", line)
+        if m:
+            jobs.append((m.group(1), {}))
+        elif jobs and line.strip().startswith("wildcards:"):
+            pairs = line.split("wildcards:", 1)[1].split(",")
+            jobs[-1][1].update(p.strip().split("=", 1) for p in pairs if "=" in p)
+    return jobs
+
+
+def study_jobs(*overrides: str) -> list[tuple[str, dict[str, str]]]:
+    """(rule, wildcards) of every job of the study ``--config OVERRIDES`` asks for, from scratch
+    (a forced dry run of the checkout: nothing is written)."""
+    return dry_run_jobs(REPO, "-F", *(("--config", *overrides) if overrides else ()))
 
 
 def metric_params(**over: object) -> dict:

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import NEW_METHODS, REPO, blobs
-from latent_atlas import maps, methods, neighbors, planning, projections
+from latent_atlas import maps, methods, neighbors, planning, projections, scheduling
 from latent_atlas.errors import AtlasError
 
 NEW = tuple(NEW_METHODS)
@@ -162,7 +162,7 @@ def test_joint_methods_use_an_approximate_graph_where_the_shared_one_is(latent, 
 
 
 def test_comparison_titles_say_which_maps_fitted_their_test_points_in():
-    from latent_atlas import plotting
+    from latent_atlas import map_plots
 
     frame = pd.DataFrame(
         {
@@ -176,7 +176,7 @@ def test_comparison_titles_say_which_maps_fitted_their_test_points_in():
     maps_ = {("digits/ae32", m): frame for m in ("umap", "trimap")}
     tidy = pd.DataFrame({"key": "digits/ae32", "method": ["umap", "trimap"]})
     tidy = tidy.assign(metric="knn_acc_5", value=0.5)
-    fig = plotting.comparison_figure(maps_, tidy, ["a", "b"], {"trimap"})
+    fig = map_plots.comparison_figure(maps_, tidy, ["a", "b"], {"trimap"})
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titles == [
         "UMAP\n5-NN test accuracy 0.500",
@@ -223,12 +223,13 @@ def test_a_wrong_method_value_names_its_key(over, key):
 def test_planning_sizes_the_graph_and_picks_the_environment():
     cfg = _validated({})
     cfg["study"]["methods"] = ["pca", "pacmap"]
-    plan = planning.Plan(copy.deepcopy(cfg), 2)
+    plan = planning.Plan(copy.deepcopy(cfg))
     assert plan.graph_k_source() == (61, "methods.pacmap")
-    assert plan.project_env("pacmap") == "../../envs/projection.yaml"
-    assert plan.project_env("parametric_umap") == "../../envs/parametric_umap.yaml"
-    assert plan.project_threads("parametric_umap") == 2  # TensorFlow: the map depends on it
-    assert plan.project_threads("trimap") == 1
+    schedule = scheduling.Schedule(plan, 2)
+    assert schedule.project_env("pacmap") == "../../envs/projection.yaml"
+    assert schedule.project_env("parametric_umap") == "../../envs/parametric_umap.yaml"
+    assert schedule.project_threads("parametric_umap") == 2  # TensorFlow: the map depends on it
+    assert schedule.project_threads("trimap") == 1
 
 
 def test_every_env_file_pins_what_requirements_txt_pins():

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from latent_atlas import fonts, logs, plotting
+from latent_atlas import fonts, logs, map_plots, plotting
 
 OTHER_SCRIPTS = ["犬", "🐦 bird", "🐟fish", "ねこ", "고양이", "ปลา", "🌧️ rain", "कुत्ता"]
 NO_FONT = "𓀀 glyph"  # an Egyptian hieroglyph: no installed font has it
@@ -37,10 +37,10 @@ def _missing_glyphs(fig, path: Path) -> list[str]:
 @pytest.mark.parametrize("name", OTHER_SCRIPTS)
 def test_a_class_name_in_any_script_is_drawn_in_the_legend(tmp_path: Path, name: str):
     names = [name, "plain"]
-    fig = plotting.map_figure(_frame(2), "pca", {"knn_acc_5": 0.5}, names, "a map")
+    fig = map_plots.map_figure(_frame(2), "pca", {"knn_acc_5": 0.5}, names, "a map")
     assert _missing_glyphs(fig, tmp_path / "map.png") == []
     # without the fallbacks the same legend has missing glyphs (the check can fail)
-    fig = plotting.map_figure(_frame(2), "pca", {"knn_acc_5": 0.5}, names, "a map")
+    fig = map_plots.map_figure(_frame(2), "pca", {"knn_acc_5": 0.5}, names, "a map")
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         fig.savefig(tmp_path / "bare.png")
@@ -57,10 +57,10 @@ def test_each_text_gets_only_the_fallbacks_it_needs():
 
 def test_latin_names_leave_the_figure_byte_identical(tmp_path: Path, monkeypatch):
     names = ["zero", "one", "two"]
-    fig = plotting.map_figure(_frame(3), "tsne", {"knn_acc_5": 0.5}, names, "Ωmega — naïve")
+    fig = map_plots.map_figure(_frame(3), "tsne", {"knn_acc_5": 0.5}, names, "Ωmega — naïve")
     plotting.save(fig, tmp_path / "fit.png")
     monkeypatch.setattr(fonts, "fit", lambda fig, name: [])
-    fig = plotting.map_figure(_frame(3), "tsne", {"knn_acc_5": 0.5}, names, "Ωmega — naïve")
+    fig = map_plots.map_figure(_frame(3), "tsne", {"knn_acc_5": 0.5}, names, "Ωmega — naïve")
     plotting.save(fig, tmp_path / "plain.png")
     assert (tmp_path / "fit.png").read_bytes() == (tmp_path / "plain.png").read_bytes()
 
@@ -71,7 +71,7 @@ def test_a_glyph_no_font_has_is_a_console_warning_naming_class_and_figure(tmp_pa
     png = tmp_path / "figures/tsne.png"
     png.parent.mkdir()
     with logs.rule_log(log):  # as a job runs: stderr goes to the log
-        fig = plotting.map_figure(_frame(2), "tsne", {}, [NO_FONT, "犬"], "a map")
+        fig = map_plots.map_figure(_frame(2), "tsne", {}, [NO_FONT, "犬"], "a map")
         plotting.save(fig, png)
     shown = capfd.readouterr().err
     assert NO_FONT in shown and str(png) in shown and "U+13000" in shown, shown

@@ -87,11 +87,11 @@ def test_local_table_roundtrip_and_damage(tmp_path, mapped):
 
 
 def test_local_figure_colours_each_measure(tmp_path, mapped):
-    from latent_atlas import plotting
+    from latent_atlas import map_plots, plotting
 
     latent, graph, frame, info = mapped
     local, where = measures.local_quality(frame, info, latent["z_train"], PARAMS, 1, graph)
-    fig = plotting.local_figure(frame, local, where, "umap", "synthetic codes")
+    fig = map_plots.local_figure(frame, local, where, "umap", "synthetic codes")
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert len(titles) == 3 and titles[0].startswith("trustworthiness (mean 0.")
     plotting.save(fig, tmp_path / "l.png")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import blobs, metric_params
-from latent_atlas import maps, measures, metrics, neighbors, plotting, projections
+from latent_atlas import map_plots, maps, measures, metrics, neighbors, plotting, projections
 from latent_atlas.errors import AtlasError
 
 METHOD_PARAMS = {
@@ -193,7 +193,7 @@ def test_map_figure_is_written_and_not_blank(tmp_path):
     y = np.arange(2000) % 10
     xy = np.stack([np.cos(y), np.sin(y)], 1) * 10 + rng.normal(0, 1, (2000, 2))
     frame = frame_of(xy[:1500], y[:1500], xy[1500:], y[1500:])
-    fig = plotting.map_figure(
+    fig = map_plots.map_figure(
         frame, "umap", {"knn_acc_5": 0.97}, [str(i) for i in range(10)], "test subtitle"
     )
     assert fig.axes[0].get_title().startswith("UMAP — 5-NN test accuracy 0.970")
@@ -210,22 +210,21 @@ def test_map_figure_is_written_and_not_blank(tmp_path):
     assert svg.count("<path") < 2000  # ... not 2,000 vector markers
 
 
-def test_report_benchmarks_keep_only_the_study(tmp_path):
+def test_report_benchmarks_are_the_given_jobs_named_by_their_path(tmp_path):
     from latent_atlas import report
 
-    for rel in (
-        "download_mnist.tsv",
-        "mnist/normalise.tsv",
-        "mnist/ae32/train.tsv",
-        "mnist/vae/train.tsv",
-        "digits/normalise.tsv",
-    ):
+    files = []
+    for rel in ("download_mnist.tsv", "mnist/normalise.tsv", "mnist/ae32/train.tsv"):
         p = tmp_path / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text("s\th:m:s\tmax_rss\n1.5\t0:00:01\t100.0\n")
-    b = report.benchmarks(tmp_path, {"datasets": ["mnist"], "models": ["ae32"]})
+        files.append(p)
+    (tmp_path / "mnist/vae").mkdir()
+    (tmp_path / "mnist/vae/train.tsv").write_text("")  # not given: not read
+    b = report.benchmarks(files, tmp_path)
     assert sorted(b["job"]) == ["download_mnist", "mnist/ae32/train", "mnist/normalise"]
     assert b["seconds"].tolist() == [1.5, 1.5, 1.5]
+    assert b["max_rss_mb"].tolist() == [100.0] * 3
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO
-from latent_atlas import codedeps, formats, kinds, measures, methods, planning
+from conftest import REPO, study_jobs
+from latent_atlas import codedeps, formats, kinds, measures, methods, planning, scheduling
 from latent_atlas.errors import AtlasError
 
 SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
@@ -170,14 +170,15 @@ def config(**over: object) -> dict:
 
 def test_graph_k_threads_and_priorities_come_from_the_methods():
     cfg = config(methods={"tsne": {"perplexity": 40}, "umap": {"n_neighbors": 15}})
-    plan = planning.Plan(cfg, cores=4)
+    plan = planning.Plan(cfg)
     assert plan.graph_k() == 121  # 3 x 40 + 1 for openTSNE
-    assert plan.project_threads("pca") == 1
-    assert plan.project_threads("umap") == 1  # deterministic: one thread
-    assert plan.project_threads("tsne") == 2  # half the cores
-    assert plan.project_priority("pca") < plan.project_priority("tsne")
-    assert plan.tf_threads("ae", 4) == 2 and plan.tf_threads("c", 4) == 4  # conv: all cores
-    assert planning.Plan(config(), cores=None).cores == planning.DEFAULT_CORES
+    schedule = scheduling.Schedule(plan, cores=4)
+    assert schedule.project_threads("pca") == 1
+    assert schedule.project_threads("umap") == 1  # deterministic: one thread
+    assert schedule.project_threads("tsne") == 2  # half the cores
+    assert schedule.project_priority("pca") < schedule.project_priority("tsne")
+    assert schedule.tf_threads("ae", 4) == 2 and schedule.tf_threads("c", 4) == 4  # conv: all
+    assert scheduling.Schedule(plan, cores=None).cores == scheduling.DEFAULT_CORES
     pca_only = planning.Plan(
         config(study={"datasets": ["digits"], "models": ["ae"], "methods": ["pca"]})
     )
@@ -215,7 +216,7 @@ def test_datasets_models_and_inputs_come_from_the_formats(tmp_path: Path):
     assert plan.dataset_inputs("mnist") == {"resources": list(formats.get("mnist").resources)}
     assert plan.dataset_inputs("v") == {"source": [str(vec)]}
     assert plan.resources() == list(formats.get("mnist").resources)
-    assert "digits" in cfg["datasets"]  # built in, always defined
+    assert "digits" in plan.datasets and "digits" not in cfg["datasets"]  # built in; read only
 
 
 def test_a_missing_dataset_file_fails_at_planning_naming_the_entry(tmp_path: Path):
@@ -236,28 +237,27 @@ def test_a_run_without_cores_plans_with_the_default():
     class Two:
         cores = 2
 
-    assert planning.run_cores(NoCores()) is None
-    assert planning.run_cores(Two()) == 2
+    assert scheduling.run_cores(NoCores()) is None
+    assert scheduling.run_cores(Two()) == 2
 
 
 def test_a_sweep_adds_only_the_jobs_of_its_maps_not_the_uses_of_its_grid_points():
-    cfg = config(
-        study={"datasets": ["digits"], "models": ["ae"], "methods": ["pca"], "sweeps": ["s"]},
-        sweeps={"s": {"base": "ae", "grid": {"seed": [1, 2]}}},
+    jobs = study_jobs(
+        "study={datasets: [digits], models: [ae32], methods: [pca], sweeps: [s]}",
+        "sweeps={s: {base: ae32, grid: {seed: [1, 2]}}}",
     )
-    jobs = planning.Plan(cfg).study_jobs()
-    grid = {"ae-seed1", "ae-seed2"}
+    grid = {"ae32-seed1", "ae32-seed2"}
     by_grid = {rule for rule, fill in jobs if fill.get("model") in grid}
     assert by_grid == {"train", "encode", "neighbors", "project", "map_metrics"}
-    study = {rule for rule, fill in jobs if fill.get("model") == "ae"}
+    study = {rule for rule, fill in jobs if fill.get("model") == "ae32"}
     assert {"use_inputs", "train_holdout", "use_metrics", "plot_model"} <= study
 
 
 def test_every_map_of_a_trained_model_gets_a_decoded_field_and_a_vectors_dataset_none():
-    cfg = config(study={"datasets": ["digits"], "models": ["ae"], "methods": ["pca", "umap"]})
-    jobs = planning.Plan(cfg).study_jobs()
+    study = "study={datasets: [digits], models: [ae32], methods: [pca, umap]}"
+    jobs = study_jobs(study)
     fields = {(rule, fill["method"]) for rule, fill in jobs if "field" in rule}
     assert fields == {(r, m) for r in ("field_codes", "decode_field") for m in ("pca", "umap")}
-    assert not planning.Plan(cfg).has_field("none")  # a vectors dataset's codes: no decoder
-    off = config(study=cfg["study"], atlas={"field_grid": 0})
-    assert not [rule for rule, _ in planning.Plan(off).study_jobs() if "field" in rule]
+    assert not planning.Plan(config()).has_field("none")  # a vectors dataset's codes: none
+    off = study_jobs(study, "atlas={field_grid: 0}")
+    assert not [rule for rule, _ in off if "field" in rule]

@@ -120,18 +120,21 @@ def test_spaces_of_other_points_are_refused():
 # -- in the workflow ---------------------------------------------------------------------------
 
 
-def _jobs(p) -> set[tuple[str, str]]:
-    return {(rule, fill.get("dataset", "")) for rule, fill in p.study_jobs()}
+def _jobs(*overrides: str) -> set[tuple[str, str]]:
+    from conftest import study_jobs
+
+    return {(rule, fill.get("dataset", "")) for rule, fill in study_jobs(*overrides)}
 
 
 def test_a_dataset_with_two_spaces_or_more_gets_a_similarity_job():
     from conftest import plan
 
-    p = plan("study={datasets: [digits], models: [ae32, vae]}")
+    two = "study={datasets: [digits], models: [ae32, vae]}"
+    p = plan(two)
     assert p.similarity_models("digits") == ["ae32", "vae"] and p.similarity_pixels("digits")
-    assert {("similarity", "digits"), ("pixel_neighbors", "digits")} <= _jobs(p)
+    assert {("similarity", "digits"), ("pixel_neighbors", "digits")} <= _jobs(two)
     assert p.similarity_params() == {"k": 10, "permutations": 100, "seed": 0}
-    one = plan("study={datasets: [digits], models: [ae32]}")  # ae32 and the pixels
+    one = "study={datasets: [digits], models: [ae32]}"  # ae32 and the pixels
     assert ("similarity", "digits") in _jobs(one)
     alone = plan("study={datasets: [digits], models: [ae32]}", "similarity={pixels: false}")
     assert not {r for r, _ in _jobs(alone)} & {"similarity", "pixel_neighbors"}
@@ -206,26 +209,27 @@ def test_the_study_compares_every_pair_of_its_spaces(tiny_study):
 
 
 def test_a_sweep_over_the_training_seed_compares_each_points_replicas():
-    from conftest import plan
+    from conftest import plan, study_jobs
 
-    p = plan(
+    seeds = (
         "study={datasets: [digits], models: [ae32], sweeps: [s]}",
         "sweeps={s: {base: ae32, grid: {latent_dim: [4, 8], seed: [1, 2]}}}",
     )
+    p = plan(*seeds)
     assert p.seed_replicas("s") == {
         "latent_dim=4": ["ae32-latent_dim4-seed1", "ae32-latent_dim4-seed2"],
         "latent_dim=8": ["ae32-latent_dim8-seed1", "ae32-latent_dim8-seed2"],
     }
-    assert ("seed_similarity", {"sweep": "s"}) in p.study_jobs()
+    assert ("seed_similarity", {"sweep": "s"}) in study_jobs(*seeds)
     params = p.seed_similarity_params("s")
     assert [g["point"] for g in params["groups"]] == ["latent_dim=4", "latent_dim=8"]
     assert params["base"] == "ae32" and params["k"] == 10
-    maps_only = plan(
+    maps_only = (
         "study={datasets: [digits], models: [ae32], sweeps: [s]}",
         "sweeps={s: {base: ae32, grid: {projection.seed: [1, 2]}}}",
     )
-    assert maps_only.seed_replicas("s") == {}  # one model: its maps vary, not its codes
-    assert all(rule != "seed_similarity" for rule, _ in maps_only.study_jobs())
+    assert plan(*maps_only).seed_replicas("s") == {}  # one model: its maps vary, not its codes
+    assert all(rule != "seed_similarity" for rule, _ in study_jobs(*maps_only))
 
 
 def test_stability_is_each_points_mutual_knn_averaged_over_replica_pairs(tmp_path):

@@ -191,8 +191,8 @@ def test_summary_spread_and_stability(tmp_path):
     sweep = fake_sweep(tmp_path)
     out = sweep_summary.make(
         sweep,
-        str(tmp_path / "{dataset}/{model}/metrics/{map}.csv"),
-        str(tmp_path / "{dataset}/{model}/projections/{map}.parquet"),
+        str(tmp_path / "{dataset}/{model}/metrics/{map}.csv").format,
+        str(tmp_path / "{dataset}/{model}/projections/{map}.parquet").format,
         tmp_path / "summary.csv",
     )
     assert out.equals(pd.read_csv(tmp_path / "summary.csv")) or len(out) == len(
@@ -219,8 +219,8 @@ def test_sweep_figures(tmp_path):
     sweep = fake_sweep(tmp_path)
     sweep_summary.make(
         sweep,
-        str(tmp_path / "{dataset}/{model}/metrics/{map}.csv"),
-        str(tmp_path / "{dataset}/{model}/projections/{map}.parquet"),
+        str(tmp_path / "{dataset}/{model}/metrics/{map}.csv").format,
+        str(tmp_path / "{dataset}/{model}/projections/{map}.parquet").format,
         tmp_path / "summary.csv",
     )
     out = {k: str(tmp_path / f"metrics.{k}") for k in ("png", "svg")} | {
@@ -229,13 +229,14 @@ def test_sweep_figures(tmp_path):
     sweep_figures.make(
         sweep,
         tmp_path / "summary.csv",
-        str(tmp_path / "{dataset}/{model}/projections/{map}.parquet"),
+        str(tmp_path / "{dataset}/{model}/projections/{map}.parquet").format,
         [str(i) for i in range(10)],
         out,
     )
     for path in out.values():
         assert Path(path).stat().st_size > 5000
-    section = sweep_summary.report_section("latent", tmp_path, {"knn_k": [1]})
+    files = {"summary": tmp_path / "summary.csv", "png": out["png"], "maps": out["maps"]}
+    section = sweep_summary.report_section("latent", files, {"knn_k": [1]})
     # every registered measure in the summary (timings aside), then the stability
     assert section["columns"] == [
         "knn_acc_1",

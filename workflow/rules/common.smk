@@ -5,9 +5,10 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from latent_atlas import codedeps, formats, integrity, planning
+from latent_atlas import codedeps, formats, integrity, layout, planning
 
-# PLAN (latent_atlas.planning.Plan) is made by the Snakefile from the validated config.
+# PLAN (latent_atlas.planning.Plan) and SCHEDULE (latent_atlas.scheduling.Schedule) are made by
+# the Snakefile from the validated config and the run's cores.
 
 
 wildcard_constraints:
@@ -27,18 +28,26 @@ dataset_spec = of_wildcard(PLAN.dataset_spec, "dataset")
 model_spec = of_wildcard(PLAN.model_spec, "model")
 method_params = of_wildcard(PLAN.method_params, "method")
 neighbors_params = of_wildcard(PLAN.neighbors_params, "model")
-project_threads = of_wildcard(PLAN.project_threads, "method")
-project_priority = of_wildcard(PLAN.project_priority, "method")
-project_env = of_wildcard(PLAN.project_env, "method")
+project_threads = of_wildcard(SCHEDULE.project_threads, "method")
+project_priority = of_wildcard(SCHEDULE.project_priority, "method")
+project_env = of_wildcard(SCHEDULE.project_env, "method")
 sweep_params = of_wildcard(PLAN.sweep_params, "sweep")
 seed_similarity_params = of_wildcard(PLAN.seed_similarity_params, "sweep")
 
 
 def script_code(script):
-    """The package modules `workflow/scripts/{script}.py` imports, as inputs: editing one
-    reruns the rule (Snakemake itself reruns a job only when its script changes)."""
+    """An input function: the package modules `workflow/scripts/{script}.py` imports, with
+    only the registry entries the job uses (its method, its model's kind, its dataset's format;
+    the study's where it has no such wildcard). Editing one reruns the jobs that use it
+    (Snakemake itself reruns a job only when its script changes); adding an entry reruns none
+    that do not use it."""
     path = Path(workflow.basedir) / "workflow" / "scripts" / f"{script}.py"
-    return codedeps.script_modules(path, relative_to=Path.cwd())
+
+    def code(wildcards):
+        entries = PLAN.code_entries(**dict(wildcards.items()))
+        return codedeps.script_modules(path, relative_to=Path.cwd(), entries=entries)
+
+    return code
 
 
 def package_files(*names):
@@ -48,7 +57,7 @@ def package_files(*names):
 
 def tf_threads(most):
     def threads(wildcards):
-        return PLAN.tf_threads(wildcards.model, most)
+        return SCHEDULE.tf_threads(wildcards.model, most)
 
     return threads
 
@@ -112,34 +121,10 @@ def study_metric_tables():
     return models + pairs
 
 
-def sweep_files(wildcards, output):
-    return [
-        expand(output, dataset=d, model=m, method=x)[0]
-        for d, m, x in PLAN.sweep_maps_of(wildcards.sweep)
-    ]
-
-
-def sweep_tables(wildcards):
-    return sweep_files(wildcards, rules.map_metrics.output.table)
-
-
-def sweep_projections(wildcards):
-    return sweep_files(wildcards, rules.project.output.projection)
-
-
 def sweep_data(wildcards):
     return expand(
         rules.normalise.output.data, dataset=PLAN.sweeps[wildcards.sweep].datasets
     )
-
-
-def sweep_outputs(name):
-    """A sweep's files: its summary and figures, and where its grid varies the training seed,
-    the similarity of the replicas' latent spaces."""
-    files = [*rules.sweep_summary.output, *rules.plot_sweep.output]
-    if PLAN.seed_replicas(name):
-        files += [*rules.seed_similarity.output]
-    return expand(files, sweep=name)
 
 
 def seed_similarity_inputs(wildcards):
@@ -151,26 +136,26 @@ def seed_similarity_inputs(wildcards):
 
 
 def model_results(dataset, model):
-    """One model's result files by name, filled in from the rules that write them: the
-    `results/{dataset}/{model}/...` layout lives in those rules' outputs only."""
+    """One model's files by name, filled in from the rules that write them: the
+    `results/{dataset}/{model}/...` layout lives in those rules' outputs only, and the study's
+    files are these, its datasets' and its sweeps' (study_files)."""
     fill = {"dataset": dataset, "model": model}
-    maps = rules.project.output.projection
+
+    def per_method(output, names=PLAN.study_methods):
+        return {m: expand(output, method=m, **fill)[0] for m in names}
+
+    tables = PLAN.model_tables(dataset, model)
     files = {
         "data": expand(rules.normalise.output.data, **fill)[0],
         "latent": expand(rules.encode.output.latent, **fill)[0],
         "graph": expand(rules.neighbors.output.graph, **fill)[0],
-        "history": None,
-        "maps": {m: expand(maps, method=m, **fill)[0] for m in PLAN.study_methods},
-        "local": {
-            m: expand(rules.local_quality.output.table, method=m, **fill)[0]
-            for m in PLAN.study_methods
-        },
-        "figures": {},
-        "fields": {},
+        "maps": per_method(rules.project.output.projection),
+        "local": per_method(rules.local_quality.output.table),
+        "tables": per_method(rules.map_metrics.output.table, tables),
+        "metrics": expand(rules.model_metrics.output.table, **fill)[0],
+        "map_figures": per_method(rules.plot_map.output.png),
     }
-    if dataset in PLAN.similarity_datasets() and model in PLAN.similarity_models(
-        dataset
-    ):
+    if model in PLAN.similarity_models(dataset) and PLAN.has_similarity(dataset):
         files["similarity"] = expand(rules.similarity.output.points, **fill)[0]
     files["stability"] = {
         name: expand(rules.seed_similarity.output.stability, sweep=name)[0]
@@ -178,97 +163,137 @@ def model_results(dataset, model):
         if PLAN.sweeps[name].base == model and dataset in PLAN.sweeps[name].datasets
     }
     if PLAN.has_field(model):
-        field = rules.decode_field.output.field
-        files["fields"] = {
-            m: expand(field, method=m, **fill)[0] for m in PLAN.study_methods
-        }
-    if model == "none":  # a vectors dataset's own codes: mapped, not trained
+        files["fields"] = per_method(rules.decode_field.output.field)
+    if (
+        model == "none"
+    ):  # a vectors dataset's own codes: mapped, not trained (no history)
         return files
-    figures = {**rules.plot_model.output, "generated": rules.plot_generated.output.png}
     files["history"] = expand(rules.train.output.history, **fill)[0]
-    names = planning.MODEL_FIGURES
-    files["figures"] = {name: expand(figures[name], **fill)[0] for name in names}
-    local = rules.plot_local.output.png
-    for m in PLAN.study_methods:
-        title = f"local quality: {m}"
-        files["figures"][title] = expand(local, method=m, **fill)[0]
+    figures = {**rules.plot_model.output, "generated": rules.plot_generated.output.png}
+    files["figures"] = {name: expand(f, **fill)[0] for name, f in figures.items()}
+    for m, path in per_method(rules.plot_local.output.png).items():
+        files["figures"][f"local quality: {m}"] = path
     return files
 
 
+# What the atlas reads of a model's files (the rest would only hold it back).
+ATLAS_FILES = ("data", "latent", "graph", "history", "maps", "local", "fields")
+ATLAS_FILES += ("similarity", "stability")
+
+
 def atlas_pairs():
-    """The atlas's inputs by name, per "dataset/model" of the study."""
-    return {f"{d}/{m}": model_results(d, m) for d, m in PLAN.study_pairs()}
+    """The atlas's files, per "dataset/model" of the study."""
+    return {
+        f"{d}/{m}": {k: v for k, v in model_results(d, m).items() if k in ATLAS_FILES}
+        for d, m in PLAN.study_pairs()
+    }
 
 
-def report_results():
-    """The report's files by name: the study table, each dataset's data and sample figure, and
-    each "dataset/model"'s results (model_results)."""
-    datasets = config["study"]["datasets"]
+def dataset_results(dataset):
+    """A dataset's own files: its data, its figure of samples, its pixel reference, the judge
+    of generated samples and the similarity of its spaces, where the study has them."""
+    fill = {"dataset": dataset}
+    files = {
+        "data": expand(rules.normalise.output.data, **fill)[0],
+        "figure": expand(rules.plot_data.output.png, **fill)[0],
+    }
+    if config["metrics"]["pixels_reference"]:
+        files["pixels_reference"] = expand(rules.pixel_reference.output.table, **fill)[
+            0
+        ]
+    if PLAN.dataset_models(dataset) != ["none"]:
+        files["judge"] = expand(rules.fit_judge.output.judge, **fill)[0]
+    if PLAN.has_similarity(dataset):
+        files["similarity"] = {
+            k: v
+            for k, v in zip(
+                rules.similarity.output.keys(),
+                expand(list(rules.similarity.output), **fill),
+            )
+        }
+    return files
+
+
+def sweep_results(name):
+    """A sweep's files: its summary and figures, its maps and their metric tables, and where
+    its grid varies the training seed, the similarity of the replicas' latent spaces."""
+    outputs = {**rules.sweep_summary.output, **rules.plot_sweep.output}
+    if PLAN.seed_replicas(name):
+        outputs.update(rules.seed_similarity.output)
+    files = {key: expand(pattern, sweep=name)[0] for key, pattern in outputs.items()}
+    for key, rule_output in (
+        ("tables", rules.map_metrics.output.table),
+        ("projections", rules.project.output.projection),
+    ):
+        files[key] = {}
+        for d, m, x in PLAN.sweep_maps_of(name):
+            path = expand(rule_output, dataset=d, model=m, method=x)[0]
+            files[key].setdefault(d, {}).setdefault(m, {})[x] = path
+    return files
+
+
+def sweep_inputs(*keys):
+    """An input function: a sweep's files of ``keys``, as flat named inputs (latent_atlas.layout)."""
+
+    def inputs(wildcards):
+        files = sweep_results(wildcards.sweep)
+        return layout.flatten({key: files[key] for key in keys})
+
+    return inputs
+
+
+def study_results():
+    """Every file of the study by name: the metrics table, each dataset's and each model's
+    files, the sweeps' and the downloads (their SHA-256s go into the report's provenance).
+    """
     return {
         "metrics": str(rules.study_metrics.output.table),
-        "data": {
-            d: expand(rules.normalise.output.data, dataset=d)[0] for d in datasets
-        },
-        "data_figures": {
-            d: expand(rules.plot_data.output.png, dataset=d)[0] for d in datasets
-        },
-        "models": atlas_pairs(),
-        "sweeps": {s: str(Path(sweep_outputs(s)[0]).parent) for s in PLAN.sweeps},
-        "similarity": {
-            d: {
-                "table": expand(rules.similarity.output.table, dataset=d)[0],
-                "png": expand(rules.similarity.output.png, dataset=d)[0],
-            }
-            for d in PLAN.similarity_datasets()
-        },
-    }
-
-
-def atlas_inputs(wildcards):
-    """Every file the atlas reads (the same files as atlas_pairs, flat, for the DAG)."""
-    pairs = atlas_pairs().values()
-    return {
-        "data": sorted({p["data"] for p in pairs}),
-        "latent": [p["latent"] for p in pairs],
-        "graphs": [p["graph"] for p in pairs],
-        "local": [path for p in pairs for path in p["local"].values()],
-        "fields": [path for p in pairs for path in p["fields"].values()],
-        "maps": [path for p in pairs for path in p["maps"].values()],
-        "similarity": sorted({p["similarity"] for p in pairs if p.get("similarity")}),
-        "stability": sorted({f for p in pairs for f in p["stability"].values()}),
-    }
-
-
-def report_inputs(wildcards):
-    """Every file the report reads (report_results, flattened for the DAG), plus the sweeps'
-    outputs and the downloads whose SHA-256s go into its provenance."""
-    results = report_results()
-    models = results["models"].values()
-    return {
-        "metrics": results["metrics"],
-        "projections": [p for files in models for p in files["maps"].values()],
-        "model_figures": [p for files in models for p in files["figures"].values()],
-        "histories": [files["history"] for files in models if files["history"]],
-        "data": list(results["data"].values()),
-        "data_figures": list(results["data_figures"].values()),
-        "sweeps": [f for s in PLAN.sweeps for f in sweep_outputs(s)],
-        "similarity": [
-            f for files in results["similarity"].values() for f in files.values()
-        ],
+        "datasets": {d: dataset_results(d) for d in config["study"]["datasets"]},
+        "models": {f"{d}/{m}": model_results(d, m) for d, m in PLAN.study_pairs()},
+        "sweeps": {name: sweep_results(name) for name in PLAN.sweeps},
         "resources": PLAN.resources(),
     }
 
 
+def benchmark_of(path):
+    """The benchmark file of the job that writes ``path`` (its rule found by Snakemake's own
+    matching; of two rules that match, the more specific one: ruleorder's data_codes).
+    """
+    found = [r for r in workflow.rules if r.benchmark and r.is_producer(path)]
+    if not found:
+        return None
+    producer = min(found, key=lambda r: len(r.wildcard_names))
+    return str(producer.benchmark.apply_wildcards(producer.get_wildcards(path)))
+
+
+def report_inputs(wildcards):
+    """The report's files (study_results) as flat named inputs, and the benchmark of every job
+    that wrote one of them: the report lists each job's time and memory."""
+    results = study_results()
+    timings = [benchmark_of(f) for f in layout.files(results)]
+    results["benchmarks"] = list(dict.fromkeys(t for t in timings if t))
+    return layout.flatten(results)
+
+
+def atlas_inputs(wildcards):
+    """The atlas's files (atlas_pairs) as flat named inputs."""
+    return layout.flatten({"pairs": atlas_pairs()})
+
+
 def all_targets():
-    """What a bare `snakemake` builds: every file of the study, intermediates included (a
-    deleted one is rebuilt), once none of those that exist is damaged (checked by the main
-    process only: a cluster job's parse may see a file another job is writing)."""
-    files = [
+    """What a bare `snakemake` builds: the deliverables (the report, the atlas, the metrics
+    table, the sweeps' summaries and figures); every other file follows from their inputs.
+    Before that, no existing file of the study may be damaged (checked by the main process only:
+    a cluster job's parse may see a file another job is writing)."""
+    if workflow.is_main_process:
+        found = integrity.damaged(layout.files(study_results()))
+        if found:
+            raise WorkflowError(integrity.damage_message(found))
+    sweeps = [
         path
-        for rule, fill in PLAN.study_jobs()
-        for path in expand(list(getattr(rules, rule).output), **fill)
+        for name in PLAN.sweeps
+        for path in sweep_results(name).values()
+        if isinstance(path, str)
     ]
-    found = integrity.damaged(files) if workflow.is_main_process else []
-    if found:
-        raise WorkflowError(integrity.damage_message(found))
-    return files
+    metrics = str(rules.study_metrics.output.table)
+    return [*rules.report.output, *rules.atlas.output, metrics, *sweeps]

@@ -13,7 +13,7 @@ rule train:
         "logs/{dataset}/{model}/train.log",
     benchmark:
         "benchmarks/{dataset}/{model}/train.tsv"
-    priority: planning.PRIORITY_CHAIN
+    priority: scheduling.PRIORITY_CHAIN
     conda:
         "../../envs/tensorflow.yaml"
     threads: tf_threads(4)
@@ -39,7 +39,7 @@ rule encode:
         "logs/{dataset}/{model}/encode.log",
     benchmark:
         "benchmarks/{dataset}/{model}/encode.tsv"
-    priority: planning.PRIORITY_CHAIN
+    priority: scheduling.PRIORITY_CHAIN
     conda:
         "../../envs/tensorflow.yaml"
     threads: tf_threads(2)

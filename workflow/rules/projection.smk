@@ -12,10 +12,10 @@ rule neighbors:
         "logs/{dataset}/{model}/neighbors.log",
     benchmark:
         "benchmarks/{dataset}/{model}/neighbors.tsv"
-    priority: planning.PRIORITY_CHAIN
+    priority: scheduling.PRIORITY_CHAIN
     conda:
         "../../envs/projection.yaml"
-    threads: planning.half_cores(2, PLAN.cores)
+    threads: SCHEDULE.half(2)
     resources:
         mem_mb=3000,
         runtime=20,
@@ -63,10 +63,10 @@ rule map_metrics:
         "logs/{dataset}/{model}/metrics_{method}.log",
     benchmark:
         "benchmarks/{dataset}/{model}/metrics_{method}.tsv"
-    priority: planning.PRIORITY_METRICS
+    priority: scheduling.PRIORITY_METRICS
     conda:
         "../../envs/projection.yaml"
-    threads: planning.half_cores(2, PLAN.cores)
+    threads: SCHEDULE.half(2)
     resources:
         mem_mb=4000,
         runtime=20,
@@ -89,10 +89,10 @@ rule local_quality:
         "logs/{dataset}/{model}/local_{method}.log",
     benchmark:
         "benchmarks/{dataset}/{model}/local_{method}.tsv"
-    priority: planning.PRIORITY_METRICS
+    priority: scheduling.PRIORITY_METRICS
     conda:
         "../../envs/projection.yaml"
-    threads: planning.half_cores(2, PLAN.cores)
+    threads: SCHEDULE.half(2)
     resources:
         mem_mb=4000,
         runtime=20,

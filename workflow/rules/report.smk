@@ -107,8 +107,6 @@ rule report:
     resources:
         mem_mb=3000,
         runtime=10,
-    params:
-        results=report_results(),
     script:
         "../scripts/report.py"
 
@@ -135,7 +133,5 @@ rule atlas:
     resources:
         mem_mb=4000,
         runtime=10,
-    params:
-        pairs=atlas_pairs(),
     script:
         "../scripts/atlas.py"

@@ -15,7 +15,7 @@ rule pixel_neighbors:
         "benchmarks/{dataset}/pixels_neighbors.tsv"
     conda:
         "../../envs/projection.yaml"
-    threads: planning.half_cores(2, PLAN.cores)
+    threads: SCHEDULE.half(2)
     resources:
         mem_mb=6000,
         runtime=30,

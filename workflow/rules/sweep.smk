@@ -6,8 +6,7 @@
 
 rule sweep_summary:
     input:
-        tables=sweep_tables,
-        projections=sweep_projections,
+        unpack(sweep_inputs("tables", "projections")),
         code=script_code("sweep_summary"),
     output:
         summary=report(
@@ -28,19 +27,14 @@ rule sweep_summary:
         runtime=20,
     params:
         sweep=sweep_params,
-        # the maps' files as their rules write them (a dict: Snakemake leaves its braces)
-        layout={
-            "table": str(rules.map_metrics.output.table),
-            "projection": str(rules.project.output.projection),
-        },
     script:
         "../scripts/sweep_summary.py"
 
 
 rule plot_sweep:
     input:
+        unpack(sweep_inputs("projections")),
         summary=rules.sweep_summary.output.summary,
-        projections=sweep_projections,
         data=sweep_data,
         code=script_code("plot_sweep"),
     output:
@@ -69,11 +63,6 @@ rule plot_sweep:
         runtime=20,
     params:
         sweep=sweep_params,
-        # the maps' files as their rules write them (a dict: Snakemake leaves its braces)
-        layout={
-            "table": str(rules.map_metrics.output.table),
-            "projection": str(rules.project.output.projection),
-        },
     script:
         "../scripts/plot_sweep.py"
 

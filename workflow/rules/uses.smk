@@ -64,7 +64,7 @@ rule fit_judge:
         "benchmarks/{dataset}/fit_judge.tsv"
     conda:
         "../../envs/projection.yaml"
-    threads: planning.half_cores(2, PLAN.cores)
+    threads: SCHEDULE.half(2)
     resources:
         mem_mb=3000,
         runtime=20,
@@ -86,7 +86,7 @@ rule use_metrics:
         "benchmarks/{dataset}/{model}/use_metrics.tsv"
     conda:
         "../../envs/projection.yaml"
-    threads: planning.half_cores(2, PLAN.cores)
+    threads: SCHEDULE.half(2)
     resources:
         mem_mb=3000,
         runtime=20,

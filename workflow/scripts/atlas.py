@@ -1,7 +1,10 @@
 """Rule atlas: results/report/atlas.html, every point of every map, explorable offline."""
 
-from latent_atlas import atlas
+from latent_atlas import atlas, layout
 from latent_atlas.logs import rule_log
 
 with rule_log(snakemake.log[0]):
-    atlas.main(snakemake.params.pairs, snakemake.output.html)
+    pairs = layout.unflatten(snakemake.input.items())["pairs"]
+    for files in pairs.values():
+        files.setdefault("history", None)  # given for every trained model: none is not
+    atlas.main(pairs, snakemake.output.html)

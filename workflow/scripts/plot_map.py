@@ -1,7 +1,7 @@
 """Rule plot_map: one map + its metrics -> figures/{method}.png and .svg."""
 
 import pandas as pd
-from latent_atlas import maps, plotting
+from latent_atlas import map_plots, maps, plotting
 from latent_atlas.io import load_npz
 from latent_atlas.logs import rule_log
 
@@ -10,7 +10,7 @@ with rule_log(snakemake.log[0]):
     table = pd.read_csv(snakemake.input.table)
     names = load_npz(snakemake.input.data, ("class_names",))["class_names"]
     w = snakemake.wildcards
-    fig = plotting.map_figure(
+    fig = map_plots.map_figure(
         frame,
         w.method,
         dict(zip(table["metric"], table["value"], strict=True)),

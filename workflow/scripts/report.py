@@ -1,14 +1,13 @@
 """Rule report: assemble results/report/index.html, comparison figure, metrics.csv, summary.json."""
 
-from latent_atlas import report
+from latent_atlas import layout, report
 from latent_atlas.logs import rule_log
 
 with rule_log(snakemake.log[0]):
     out = snakemake.output
     report.make(
-        snakemake.params.results,
+        layout.unflatten(snakemake.input.items()),
         snakemake.config,
-        snakemake.input.resources,
         snakemake.scriptdir,  # git commit of the workflow checkout
         {
             "html": out.html,

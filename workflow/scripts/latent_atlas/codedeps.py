@@ -5,8 +5,10 @@ Snakemake reruns a job when its script changes, not when a module the script imp
 rule therefore lists, as inputs, every module of this package that its script imports, directly
 or through other modules (imports inside functions included: they run when the job calls them),
 with the ``__init__`` of every package on the way. A registry package (one whose ``__init__``
-discovers its modules with :mod:`pkgutil`) brings all of its modules: the job imports them all.
-Editing any of these files reruns exactly the rules whose scripts import it.
+discovers its modules with :mod:`pkgutil`) brings the modules of the entries the job uses
+(``entries``: its method, its model's kind, its dataset's format), with whatever they import, and
+all of its modules only where the job names none. Editing a file reruns exactly the jobs that
+use it; adding an entry reruns only the jobs that use every entry of its registry.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import ast
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 PACKAGE = "latent_atlas"
@@ -71,13 +73,30 @@ def _direct(path: Path) -> frozenset[Path]:
     """The package files that ``path`` (a module of ours) imports by name."""
     name = _name_of(path)
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    found = _imported_names(tree, name, path.name == "__init__.py")
-    registry = {"pkgutil", f"{PACKAGE}.registry"} & found
-    if path.name == "__init__.py" and registry:  # a registry package: all of its modules
-        found.update(
-            f"{name}.{p.stem}" for p in path.parent.glob("*.py") if p.name != "__init__.py"
-        )
-    return frozenset(_resolve(found, parents=False))
+    return frozenset(_resolve(_imported_names(tree, name, path.name == "__init__.py"), False))
+
+
+@functools.cache
+def registry_entries(path: Path) -> tuple[str, ...] | None:
+    """The entry modules' names of a registry package's ``__init__`` (every module of its folder
+    whose name does not start with ``_``), or None where ``path`` is not a registry's."""
+    if path.name != "__init__.py":
+        return None
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    if not {"pkgutil", f"{PACKAGE}.registry"} & _imported_names(tree, _name_of(path), True):
+        return None
+    return tuple(sorted(p.stem for p in path.parent.glob("*.py") if not p.stem.startswith("_")))
+
+
+def _registry_files(path: Path, entries: Mapping[str, Collection[str]]) -> set[Path]:
+    """The entry modules a job brings from the registry whose ``__init__`` is ``path``: those
+    ``entries`` names for it (by the registry's short name: ``methods``), else all of them."""
+    found = registry_entries(path)
+    if found is None:
+        return set()
+    wanted = entries.get(path.parent.name)
+    names = found if wanted is None else [n for n in found if n in wanted]
+    return {path.parent / f"{n}.py" for n in names}
 
 
 def _resolve(names: set[str], parents: bool = True) -> set[Path]:
@@ -100,11 +119,16 @@ def _deps(path: Path) -> set[Path]:
 
 
 def script_modules(
-    script: str | os.PathLike[str], relative_to: str | os.PathLike[str] | None = None
+    script: str | os.PathLike[str],
+    relative_to: str | os.PathLike[str] | None = None,
+    entries: Mapping[str, Collection[str]] | None = None,
 ) -> list[str]:
     """Every package file an entry script imports, transitively, as sorted paths: relative to
     ``relative_to`` (the working directory) where they lie inside it, so that a study moved or
-    copied to another folder does not see another set of inputs and rerun."""
+    copied to another folder does not see another set of inputs and rerun. ``entries`` names,
+    per registry (``{"methods": ["umap"]}``), the entries the job uses; a registry it does not
+    name brings all of its modules."""
+    entries = entries or {}
     path = Path(script)
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     todo = list(_resolve(_imported_names(tree, None, False)))
@@ -114,7 +138,7 @@ def script_modules(
         if f in seen:
             continue
         seen.add(f)
-        todo.extend(_deps(f) - seen)
+        todo.extend((_deps(f) | _registry_files(f, entries)) - seen)
     base = Path(relative_to).resolve() if relative_to is not None else None
     return sorted(_shown(f, base) for f in seen)
 
@@ -134,8 +158,9 @@ def _shown(path: Path, base: Path | None) -> str:
 
 
 def import_graph() -> dict[str, set[str]]:
-    """Module -> the package modules it imports (for the test that the package has no cycle)."""
+    """Module -> the package modules it imports, a registry its entries (for the test that the
+    package has no cycle)."""
     graph = {}
     for f in ROOT.rglob("*.py"):
-        graph[_name_of(f)] = {_name_of(d) for d in _direct(f) if d != f}
+        graph[_name_of(f)] = {_name_of(d) for d in _direct(f) | _registry_files(f, {}) if d != f}
     return graph

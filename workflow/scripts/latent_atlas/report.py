@@ -72,28 +72,22 @@ def git_commit(folder: str | os.PathLike[str]) -> str:
 
 
 def benchmarks(
-    folder: str | os.PathLike[str], study: Mapping[str, Sequence[str]] | None = None
+    files: Sequence[str | os.PathLike[str]], root: str | os.PathLike[str] = "benchmarks"
 ) -> pd.DataFrame:
-    """Wall time and peak memory of every job of the study, from the ``benchmark:`` files
-    (``benchmarks/{dataset}/{model}/{job}.tsv``; files of other datasets or models are skipped)."""
+    """Wall time and peak memory of each job whose ``benchmark:`` file is given (the report's
+    inputs: the jobs that wrote the study's files), named by its path under ``root``."""
     rows = []
-    root = Path(folder)
-    for tsv in sorted(root.rglob("*.tsv")):
-        parts = tsv.relative_to(root).parts
-        if study is not None and len(parts) > 1:
-            if parts[0] not in study["datasets"]:
-                continue
-            if len(parts) > 2 and parts[1] not in study["models"]:
-                continue
+    for tsv in map(Path, files):
         try:
             b = pd.read_csv(tsv, sep="\t")
         except (pd.errors.ParserError, pd.errors.EmptyDataError):
             continue
         if b.empty or "s" not in b:
             continue
+        job = tsv.relative_to(root) if tsv.is_relative_to(root) else tsv
         rows.append(
             {
-                "job": str(tsv.relative_to(root).with_suffix("")),
+                "job": str(job.with_suffix("")),
                 "seconds": float(b["s"].iloc[-1]),
                 "max_rss_mb": float(b["max_rss"].iloc[-1]) if "max_rss" in b else np.nan,
             }
@@ -309,7 +303,7 @@ def build(
     datasets: Mapping[str, str],
     resource_files: Sequence[str],
     config: Mapping,
-    benchmarks_dir: str | os.PathLike[str],
+    benchmark_files: Sequence[str | os.PathLike[str]],
     workflow_dir: str | os.PathLike[str],
     out_html: str | os.PathLike[str],
     out_metrics: str | os.PathLike[str],
@@ -325,10 +319,7 @@ def build(
     keys = list(
         dict.fromkeys(f"{d}/{m}" for d, m in zip(wide["dataset"], wide["model"], strict=True))
     )
-    study_cfg = config.get("study")
-    if study_cfg is not None:  # `none` = the codes of vector datasets
-        study_cfg = {**study_cfg, "models": [*study_cfg["models"], "none"]}
-    bench = benchmarks(benchmarks_dir, study_cfg)
+    bench = benchmarks(benchmark_files)
     sources = dataset_sources(datasets)
     final_losses = {
         key: pd.read_csv(path).iloc[-1][["epoch", "loss", "val_loss"]].to_dict()
@@ -413,8 +404,9 @@ def comparison(
 ) -> None:
     """The methods side by side for each dataset/model, from the saved maps
     (``maps``: "dataset/model" -> method -> projections parquet)."""
+    from .map_plots import comparison_figure
     from .maps import read_map
-    from .plotting import comparison_figure, save
+    from .plotting import save
 
     read = {
         (key, method): read_map(path)
@@ -432,23 +424,23 @@ def comparison(
 def make(
     results: Mapping,
     config: Mapping,
-    resource_files: Sequence[str],
     workflow_dir: str | os.PathLike[str],
     out: Mapping[str, str],
 ) -> dict:
     """The report rule: comparison figure, then the HTML, metrics.csv and summary.json.
 
-    ``results`` names every input file (the rule's ``report_results()``: "metrics", "data" and
-    "data_figures" per dataset, "models" per "dataset/model"), so the results layout is written
-    once, in the workflow's rules, not here. A vectors dataset's model `none` is mapped, not
-    trained: it has no history and no model figures.
+    ``results`` names every input file (the rule's inputs, ``study_results`` in the workflow's
+    rules: "metrics", "datasets" and "models" per "dataset/model", "sweeps", "resources",
+    "benchmarks"), so the results layout is written once, in the rules, not here. A vectors
+    dataset's model `none` is mapped, not trained: it has no history and no model figures.
     """
     from .io import load_npz
 
     models = results["models"]
+    datasets = results["datasets"]
     names = {
-        d: [str(n) for n in load_npz(path, ("class_names",))["class_names"]]
-        for d, path in results["data"].items()
+        d: [str(n) for n in load_npz(files["data"], ("class_names",))["class_names"]]
+        for d, files in datasets.items()
     }
     comparison(
         {key: files["maps"] for key, files in models.items()},
@@ -457,25 +449,27 @@ def make(
         out["png"],
         out["svg"],
     )
-    trained = {key: files for key, files in models.items() if files["history"]}
+    trained = {key: files for key, files in models.items() if files.get("history")}
     return build(
         metrics_csv=results["metrics"],
         comparison_png=out["png"],
         model_figures={key: dict(files["figures"]) for key, files in trained.items()},
-        data_figures={f"{d}: samples": path for d, path in results["data_figures"].items()},
+        data_figures={f"{d}: samples": files["figure"] for d, files in datasets.items()},
         histories={key: files["history"] for key, files in trained.items()},
-        datasets=dict(results["data"]),
-        resource_files=resource_files,
+        datasets={d: files["data"] for d, files in datasets.items()},
+        resource_files=results.get("resources", []),
         config=config,
-        benchmarks_dir="benchmarks",
+        benchmark_files=results.get("benchmarks", []),
         workflow_dir=workflow_dir,
         maps={key: files["maps"] for key, files in models.items()},
         out_html=out["html"],
         out_metrics=out["metrics"],
         out_summary=out["summary"],
         sweeps=[
-            sweep_summary.report_section(name, folder, config.get("metrics", {}))
-            for name, folder in results.get("sweeps", {}).items()
+            sweep_summary.report_section(name, files, config.get("metrics", {}))
+            for name, files in results.get("sweeps", {}).items()
         ],
-        similarity=results.get("similarity", {}),
+        similarity={
+            d: files["similarity"] for d, files in datasets.items() if "similarity" in files
+        },
     )

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from . import methods
+from .layout import MapFile
 from .plotting import class_legend, draw_map, plt, save
 
 
@@ -106,7 +107,7 @@ def maps_figure(
 def make(
     sweep: Mapping,
     summary_csv: str | os.PathLike[str],
-    projection: str,
+    projection: MapFile,
     class_names: Sequence[str],
     out: Mapping[str, str],
 ) -> None:
@@ -129,6 +130,6 @@ def make(
                 row = f"{dataset} / {methods.title(method)}"
                 if row not in rows:
                     rows.append(row)
-                path = projection.format(dataset=dataset, model=p["model"], map=p["maps"][method])
+                path = projection(dataset=dataset, model=p["model"], map=p["maps"][method])
                 maps[(row, col)] = read_map(path)[0]
     save(maps_figure(maps, rows, columns, class_names), out["maps"])

@@ -15,7 +15,6 @@ import itertools
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,6 +22,7 @@ import pandas as pd
 from . import measures
 from .errors import AtlasError
 from .io import atomic_open
+from .layout import MapFile
 from .structure import _map_neighbors, neighbor_overlap
 
 log = logging.getLogger(__name__)
@@ -59,11 +59,11 @@ def replicates(sweep: Mapping) -> list[dict]:
     return rows
 
 
-def gather(sweep: Mapping, table: str) -> pd.DataFrame:
-    """Every metric of every replicate; ``table`` is the path pattern of a map's metrics."""
+def gather(sweep: Mapping, table: MapFile) -> pd.DataFrame:
+    """Every metric of every replicate; ``table`` gives a map's metrics table (layout.map_files)."""
     frames = []
     for r in replicates(sweep):
-        path = table.format(dataset=r["dataset"], model=r["model"], map=r["map"])
+        path = table(dataset=r["dataset"], model=r["model"], map=r["map"])
         t = pd.read_csv(path)
         if not {"metric", "value"} <= set(t.columns):
             raise AtlasError(f"{path}: not a metrics table (no metric/value columns); rerun it")
@@ -123,7 +123,7 @@ def compare_maps(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     return {"procrustes_disparity": float(disparity), "knn_overlap_10": overlap}
 
 
-def stability(sweep: Mapping, projection: str) -> pd.DataFrame:
+def stability(sweep: Mapping, projection: MapFile) -> pd.DataFrame:
     """Per pair of replicate maps (same dataset, point, method; different seeds) their distance."""
     from .maps import read_map
 
@@ -138,9 +138,7 @@ def stability(sweep: Mapping, projection: str) -> pd.DataFrame:
             ]
             if not differ:
                 continue
-            paths = [
-                projection.format(dataset=dataset, model=r["model"], map=r["map"]) for r in (a, b)
-            ]
+            paths = [projection(dataset=dataset, model=r["model"], map=r["map"]) for r in (a, b)]
             for path in paths:
                 if path not in cache:
                     cache[path] = read_map(path)[0]
@@ -164,7 +162,7 @@ def stability(sweep: Mapping, projection: str) -> pd.DataFrame:
 
 
 def make(
-    sweep: Mapping, table: str, projection: str, out_csv: str | os.PathLike[str]
+    sweep: Mapping, table: MapFile, projection: MapFile, out_csv: str | os.PathLike[str]
 ) -> pd.DataFrame:
     """The sweep rule: summary.csv of metrics and stability, written atomically."""
     swept = list(sweep["swept"])
@@ -195,14 +193,15 @@ STABILITY = ["procrustes_disparity", "knn_overlap_10"]  # computed here, across 
 
 
 def report_section(
-    name: str, folder: str | os.PathLike[str], metric_params: Mapping | None = None
+    name: str, files: Mapping[str, str], metric_params: Mapping | None = None
 ) -> dict:
     """A sweep's part of the report: mean ± std (n) per point and method of every registered
-    measure (timings aside) and of the stability across seeds, and its figures."""
+    measure (timings aside) and of the stability across seeds, and its figures. ``files`` are
+    the sweep's by its rules' output names: ``summary``, ``png`` (metrics), ``maps`` and, where
+    it compares seed replicas, ``table`` (their similarity)."""
     from .io import data_uri
 
-    root = Path(folder)
-    summary = pd.read_csv(root / "summary.csv")
+    summary = pd.read_csv(files["summary"])
     wanted = [key for key, _, _ in measures.columns(metric_params or {}, summary_only=True)]
     metrics = [m for m in [*wanted, *STABILITY] if m in set(summary["metric"])]
     rows = []
@@ -219,22 +218,22 @@ def report_section(
         rows.append({"label": f"{dataset} / {point} / {method}", "cells": cells})
     across = sorted(set(summary["across"].dropna().astype(str)) - {""})
     return {
-        "seed_similarity": seed_similarity_section(root / "similarity.csv"),
+        "seed_similarity": seed_similarity_section(files.get("table")),
         "name": name,
         "columns": metrics,
         "rows": rows,
         "across": ", ".join(across) or "none (one run per point)",
-        "metrics_uri": data_uri(root / "metrics.png"),
-        "maps_uri": data_uri(root / "maps.png"),
+        "metrics_uri": data_uri(files["png"]),
+        "maps_uri": data_uri(files["maps"]),
     }
 
 
-def seed_similarity_section(path: Path) -> dict | None:
+def seed_similarity_section(path: str | os.PathLike[str] | None) -> dict | None:
     """The seed_similarity rule's table as report rows: per dataset and grid point, per measure
     "calibrated mean ± sd (raw mean; largest p; pairs)"; None where the sweep has none."""
     from .similarity import MEASURES, seed_summary
 
-    if not path.is_file():
+    if path is None:
         return None
     summary = seed_summary(pd.read_csv(path))
     rows = []
