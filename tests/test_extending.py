@@ -32,8 +32,12 @@ REGISTRY_TESTS = [
 ]
 
 
-def steps() -> list[tuple[str, str, str]]:
-    return STEP.findall(PAGE.read_text())
+def steps(section: str | None = None) -> list[tuple[str, str, str]]:
+    """(kind, target, body) of the page's steps, or of one section's ("A model kind")."""
+    text = PAGE.read_text()
+    if section is not None:
+        text = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return STEP.findall(text)
 
 
 def test_the_page_has_a_file_for_each_registry_and_its_schema_changes():
@@ -50,12 +54,12 @@ def _node(tree: dict, dotted: str) -> tuple[dict, str]:
     return tree, last
 
 
-def apply(wd: Path) -> None:
-    """Write the page's files and make its schema changes in ``wd``. A tree that has them
-    already (the suite itself run on an extended copy) is left as it is."""
+def apply(wd: Path, section: str | None = None) -> None:
+    """Write the page's files and make its schema changes in ``wd`` (or one section's). A tree
+    that has them already (the suite itself run on an extended copy) is left as it is."""
     schema_path = wd / "workflow/schemas/config.schema.yaml"
     schema = yaml.safe_load(schema_path.read_text())
-    for kind, target, body in steps():
+    for kind, target, body in steps(section):
         if kind == "file":
             path = wd / target
             if path.exists():
