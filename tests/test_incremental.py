@@ -4,6 +4,7 @@ method's module is edited; a dry run after each says which jobs would rerun."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -61,3 +62,41 @@ def test_adding_and_editing_entries_reruns_only_the_jobs_that_use_them(
         "project", "map_metrics", "local_quality", "plot_map", "plot_local", "field_codes",
         "decode_field",
     }  # fmt: skip
+
+
+# -- a job reads only its inputs -----------------------------------------------------------------
+
+# What an entry script may use of the `snakemake` object: files come from input (and its own
+# output and log), settings from params, threads, wildcards and config; scriptdir is the
+# workflow's checkout (the report's git commit).
+SCRIPT_ATTRIBUTES = {"input", "output", "log", "params", "threads", "wildcards", "config"}
+SCRIPT_ATTRIBUTES |= {"scriptdir"}
+
+
+def test_scripts_take_files_only_from_the_snakemake_object():
+
+    from conftest import REPO
+
+    for script in sorted((REPO / "workflow/scripts").glob("*.py")):
+        used = set(re.findall(r"\bsnakemake\.(\w+)", script.read_text()))
+        assert used <= SCRIPT_ATTRIBUTES, (script.name, used - SCRIPT_ATTRIBUTES)
+
+
+@pytest.mark.slow(reason="reads the shared variants study's job records")
+def test_no_job_is_handed_a_results_path_outside_its_inputs(tiny_variants: Path):
+    """Every job of the finished study (sweeps included), as Snakemake recorded it: its params
+    name no file of results/ or benchmarks/ (paths reach a script as inputs, where Snakemake
+    sees them), but for a training job's own resume folder."""
+    import base64
+    import json
+
+    records = list((tiny_variants / ".snakemake" / "metadata").iterdir())
+    rules = set()
+    for record in records:
+        meta = json.loads(record.read_text())
+        output = base64.b64decode(record.name).decode()
+        rules.add(meta["rule"])
+        for value in meta.get("params") or []:
+            for path in re.findall(r"(?:results|benchmarks)/[^'\" ,}\]]+", value):
+                assert path.endswith("/.resume"), (meta["rule"], output, path)
+    assert {"report", "atlas", "sweep_summary", "plot_sweep", "train"} <= rules

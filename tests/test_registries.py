@@ -43,6 +43,23 @@ def test_every_registered_format_and_kind_has_its_schema_entry_and_the_reverse()
     assert sorted(no_path) == sorted(n for n, f in formats.REGISTRY.items() if f.builtin)
 
 
+def test_every_model_setting_is_shared_or_one_kinds_own():
+    """A model's jobs get its kind's settings only (kinds.spec_of), so every setting of the
+    schema must be shared or some kind's, and a kind's own ones only its."""
+    model = set(PROPS["models"]["additionalProperties"]["properties"])
+    own = {f: name for name, k in kinds.REGISTRY.items() for f in k.fields}
+    assert model == set(kinds.SHARED_FIELDS) | set(own), model ^ (
+        set(kinds.SHARED_FIELDS) | set(own)
+    )
+    assert not set(kinds.SHARED_FIELDS) & set(own)
+    for field, name in own.items():  # the schema's description says whose it is
+        described = PROPS["models"]["additionalProperties"]["properties"][field]["description"]
+        assert described.startswith(f"{name} only"), (field, described)
+    spec = {f: 1 for f in model} | {"kind": "dense"}
+    assert set(kinds.spec_of(spec)) == set(kinds.SHARED_FIELDS)
+    assert set(kinds.spec_of(spec | {"kind": "aae"})) == {*kinds.SHARED_FIELDS, "discriminator"}
+
+
 def test_every_setting_a_measure_reads_is_in_the_schema():
     metric_keys = set(PROPS["metrics"]["properties"])
     for m in measures.REGISTRY.values():
