@@ -150,14 +150,32 @@ def test_a_deleted_intermediate_is_rebuilt_by_a_bare_rerun(study: tuple[Path, di
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
-def test_every_output_of_the_study_is_a_target(workflow_dir: Path):
-    """Each job's outputs are named by `rule all`, so a deleted one is never silently skipped."""
+def test_rule_all_asks_for_the_deliverables_and_every_other_file_is_some_jobs_input(
+    workflow_dir: Path,
+):
+    """`rule all` names the report, the atlas, the metrics table (and the sweeps' summaries);
+    every other file a job writes is an input of another job, so a deleted one is rebuilt."""
     proc = snakemake(workflow_dir, "-n", "--configfile", "tiny.yaml")
-    outputs = set(re.findall(r"^\s+output: (.+)$", proc.stdout, re.M))
-    files = {f.strip() for line in outputs for f in line.split(",")}
-    all_inputs = re.search(r"rule all:\n\s+input: (.+)", proc.stdout).group(1)
-    targets = {f.strip() for f in all_inputs.split(",")}
-    assert files - {f for f in files if f.startswith("resources/")} <= targets
+    jobs = re.split(r"\n(?=\[[^\n]*\]\n(?:local)?rule )", proc.stdout)
+
+    def files(job: str, key: str) -> set[str]:
+        found = re.search(rf"^\s+{key}: (.+)$", job, re.M)
+        return {f.strip() for f in found.group(1).split(",")} if found else set()
+
+    rule_all = next(j for j in jobs if "rule all:" in j)
+    targets = files(rule_all, "input")
+    assert targets == {
+        "results/report/index.html",
+        "results/report/comparison.png",
+        "results/report/comparison.svg",
+        "results/report/metrics.csv",
+        "results/report/summary.json",
+        "results/report/atlas.html",
+        "results/metrics.csv",
+    }
+    read = set().union(*(files(j, "input") for j in jobs))
+    written = set().union(*(files(j, "output") for j in jobs))
+    assert written - targets - read == set(), sorted(written - targets - read)
 
 
 def _doc_block(page: Path, after: str) -> list[list[str]]:

@@ -136,10 +136,10 @@ def test_a_dataset_with_two_spaces_or_more_gets_a_similarity_job():
     assert p.similarity_params() == {"k": 10, "permutations": 100, "seed": 0}
     one = "study={datasets: [digits], models: [ae32]}"  # ae32 and the pixels
     assert ("similarity", "digits") in _jobs(one)
-    alone = plan("study={datasets: [digits], models: [ae32]}", "similarity={pixels: false}")
-    assert not {r for r, _ in _jobs(alone)} & {"similarity", "pixel_neighbors"}
-    off = plan("study={datasets: [digits], models: [ae32, vae]}", "similarity={enabled: false}")
-    assert not {r for r, _ in _jobs(off)} & {"similarity", "pixel_neighbors"}
+    alone = (one, "similarity={pixels: false}")
+    assert not {r for r, _ in _jobs(*alone)} & {"similarity", "pixel_neighbors"}
+    off = (two, "similarity={enabled: false}")
+    assert not {r for r, _ in _jobs(*off)} & {"similarity", "pixel_neighbors"}
 
 
 def test_a_vectors_dataset_has_nothing_to_compare(tmp_path):

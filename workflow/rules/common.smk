@@ -164,11 +164,14 @@ def model_results(dataset, model):
     }
     if PLAN.has_field(model):
         files["fields"] = per_method(rules.decode_field.output.field)
-    if (
-        model == "none"
-    ):  # a vectors dataset's own codes: mapped, not trained (no history)
+        files["field_codes"] = per_method(rules.field_codes.output.codes)
+    # a vectors dataset's own codes (`none`) are mapped, not trained: no history, no uses
+    if model == "none":
         return files
     files["history"] = expand(rules.train.output.history, **fill)[0]
+    files["uses"] = expand(rules.use_inputs.output.inputs, **fill)[0]
+    if config["uses"]["anomaly"]:
+        files["holdout"] = expand(rules.train_holdout.output.model, **fill)[0]
     figures = {**rules.plot_model.output, "generated": rules.plot_generated.output.png}
     files["figures"] = {name: expand(f, **fill)[0] for name, f in figures.items()}
     for m, path in per_method(rules.plot_local.output.png).items():
@@ -193,24 +196,23 @@ def dataset_results(dataset):
     """A dataset's own files: its data, its figure of samples, its pixel reference, the judge
     of generated samples and the similarity of its spaces, where the study has them."""
     fill = {"dataset": dataset}
+
+    def one(output):
+        return expand(output, **fill)[0]
+
     files = {
-        "data": expand(rules.normalise.output.data, **fill)[0],
-        "figure": expand(rules.plot_data.output.png, **fill)[0],
+        "data": one(rules.normalise.output.data),
+        "figure": one(rules.plot_data.output.png),
     }
     if config["metrics"]["pixels_reference"]:
-        files["pixels_reference"] = expand(rules.pixel_reference.output.table, **fill)[
-            0
-        ]
+        files["pixels_reference"] = one(rules.pixel_reference.output.table)
     if PLAN.dataset_models(dataset) != ["none"]:
-        files["judge"] = expand(rules.fit_judge.output.judge, **fill)[0]
+        files["judge"] = one(rules.fit_judge.output.judge)
     if PLAN.has_similarity(dataset):
-        files["similarity"] = {
-            k: v
-            for k, v in zip(
-                rules.similarity.output.keys(),
-                expand(list(rules.similarity.output), **fill),
-            )
-        }
+        similarity = rules.similarity.output
+        files["similarity"] = {key: one(similarity[key]) for key in similarity.keys()}
+        if PLAN.similarity_pixels(dataset):
+            files["pixels_graph"] = one(rules.pixel_neighbors.output.graph)
     return files
 
 
@@ -255,23 +257,30 @@ def study_results():
     }
 
 
-def benchmark_of(path):
-    """The benchmark file of the job that writes ``path`` (its rule found by Snakemake's own
-    matching; of two rules that match, the more specific one: ruleorder's data_codes).
-    """
+def job_of(path):
+    """The benchmark file and every output of the job that writes ``path`` (its rule found by
+    Snakemake's own matching; of two rules that match, the more specific one: ruleorder's
+    data_codes), or None for a file no rule writes."""
     found = [r for r in workflow.rules if r.benchmark and r.is_producer(path)]
     if not found:
         return None
     producer = min(found, key=lambda r: len(r.wildcard_names))
-    return str(producer.benchmark.apply_wildcards(producer.get_wildcards(path)))
+    fill = producer.get_wildcards(path)
+    outputs = [str(o.apply_wildcards(fill)) for o in producer.output]
+    return str(producer.benchmark.apply_wildcards(fill)), outputs
 
 
 def report_inputs(wildcards):
-    """The report's files (study_results) as flat named inputs, and the benchmark of every job
-    that wrote one of them: the report lists each job's time and memory."""
+    """The report's files (study_results) as flat named inputs, with the benchmark of every job
+    that wrote one of them (the report lists each job's time and memory) and that job's other
+    outputs (a deleted one is rebuilt: its SVG beside a PNG, a holdout model's history).
+    """
     results = study_results()
-    timings = [benchmark_of(f) for f in layout.files(results)]
-    results["benchmarks"] = list(dict.fromkeys(t for t in timings if t))
+    jobs = [job_of(f) for f in layout.files(results)]
+    results["benchmarks"] = list(dict.fromkeys(job[0] for job in jobs if job))
+    known = set(layout.files(results))
+    outputs = [f for job in jobs if job for f in job[1] if f not in known]
+    results["outputs"] = list(dict.fromkeys(outputs))
     return layout.flatten(results)
 
 
