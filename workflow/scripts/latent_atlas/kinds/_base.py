@@ -8,7 +8,7 @@ from typing import Any
 
 
 def plain_epochs() -> type:
-    """The ordinary training loop (reconstruction loss, or the negative ELBO of a VAE)."""
+    """The ordinary training loop (reconstruction loss)."""
     from ..epochs import Epochs
 
     return Epochs
@@ -24,6 +24,12 @@ class Kind:
     means for it (measured per kind). ``thread_dependent`` kinds give other weights on another
     thread count: their jobs keep every core (up to the rule's most) so that results stay those
     of earlier runs on the same machine; the others take half the cores.
+
+    Its capabilities are declared here, and every rule asks them of the kind (the rules that
+    need one get the kind's name as a param), never of the saved Keras graph: ``variational``
+    encoders give [z_mean, z_log_var] (the codes are the mean); ``adversarial`` models carry a
+    discriminator; ``cell_state`` encoders end in an LSTM whose final cell state the uses probe
+    as a second code. :attr:`has_prior` follows from them.
     """
 
     name: str
@@ -32,3 +38,11 @@ class Kind:
     xla: bool = True
     thread_dependent: bool = False
     description: str = ""
+    variational: bool = False
+    adversarial: bool = False
+    cell_state: bool = False
+
+    @property
+    def has_prior(self) -> bool:
+        """The codes were trained towards N(0, I), so decoding prior samples generates."""
+        return self.variational or self.adversarial

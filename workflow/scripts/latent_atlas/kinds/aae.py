@@ -21,4 +21,10 @@ def epochs() -> type:
     return AdversarialEpochs
 
 
-KIND = Kind(name="aae", build=build, epochs=epochs, description="adversarial autoencoder")
+KIND = Kind(
+    name="aae",
+    build=build,
+    epochs=epochs,
+    description="adversarial autoencoder",
+    adversarial=True,
+)
