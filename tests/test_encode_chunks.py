@@ -17,9 +17,9 @@ def test_chunked_encode_equals_one_pass(tmp_path, digits, dense_model, monkeypat
     model = dense_model
     monkeypatch.setattr(encoding, "PREDICT_BATCH", 128)
     monkeypatch.setattr(encoding, "CHUNK", 10**9)  # one pass, the way encode used to run
-    whole = encoding.encode(model, digits, tmp_path / "whole.npz", ENCODE_PARAMS)
+    whole = encoding.encode(model, digits, tmp_path / "whole.npz", ENCODE_PARAMS, "dense")
     monkeypatch.setattr(encoding, "CHUNK", 256)  # 1437 train rows: 6 chunks, the last partial
-    parts = encoding.encode(model, digits, tmp_path / "parts.npz", ENCODE_PARAMS)
+    parts = encoding.encode(model, digits, tmp_path / "parts.npz", ENCODE_PARAMS, "dense")
     for key in encoding.LATENT_KEYS:
         np.testing.assert_array_equal(parts[key], whole[key], err_msg=key)
 
@@ -39,9 +39,9 @@ def test_streamed_encode_equals_in_memory(tmp_path, digits, dense_model):
     """encode over data.npz streamed from disk gives the numbers of the loaded arrays."""
     model = dense_model
     save_npz(tmp_path / "data.npz", digits)
-    loaded = encoding.encode(model, digits, tmp_path / "a.npz", ENCODE_PARAMS)
+    loaded = encoding.encode(model, digits, tmp_path / "a.npz", ENCODE_PARAMS, "dense")
     streamed = encoding.encode(
-        model, open_data(tmp_path / "data.npz"), tmp_path / "b.npz", ENCODE_PARAMS
+        model, open_data(tmp_path / "data.npz"), tmp_path / "b.npz", ENCODE_PARAMS, "dense"
     )
     for key in encoding.LATENT_KEYS:
         np.testing.assert_array_equal(streamed[key], loaded[key], err_msg=key)

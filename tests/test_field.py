@@ -1,13 +1,15 @@
 """The decoded field: each map's grid cells taken back to codes (PCA exactly, UMAP by
-umap-learn's inverse_transform, others by nearby codes) and drawn by the model's decoder."""
+umap-learn's inverse_transform, both of the fitted object the project rule saved; others by
+nearby codes) and drawn by the model's decoder."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-from latent_atlas import field, neighbors
+from latent_atlas import field, methods, neighbors, projections
 from latent_atlas.errors import AtlasError
+from latent_atlas.io import load_pickle, save_pickle
 from latent_atlas.methods import pca, umap
 
 
@@ -59,59 +61,84 @@ def test_pca_inverse_is_the_exact_inverse_of_the_stored_map():
     model = PCA(n_components=2, random_state=3).fit(z)
     xy = model.transform(z).astype(np.float32)  # a map as stored (float32)
     places = np.array([[0.0, 0.0], [1.0, -2.0]])
-    codes, how = pca.inverse(z, xy, {}, {"seed": 3}, places)
+    codes, how = pca.inverse(model, z, xy, places)
     np.testing.assert_allclose(codes, model.inverse_transform(places), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(model.transform(codes), places, atol=1e-4)  # back where it was
     assert "exact" in how
     with pytest.raises(AtlasError, match="different runs"):
-        pca.inverse(z, xy[::-1].copy(), {}, {"seed": 3}, places)
+        pca.inverse(model, z, xy[::-1].copy(), places)
 
 
-@pytest.mark.slow(reason="fits UMAP twice")
-def test_umap_inverse_equals_a_fitted_models_inverse_transform():
-    """Built from the stored map, the graph's distances and the codes alone, umap-learn's
-    inverse_transform gives bit for bit what the model that made the map gives."""
-    from latent_atlas.methods._umap_import import import_umap
+def test_project_saves_the_fitted_object_the_field_inverts(tmp_path):
+    """The project rule's .fit.pkl: PCA's fitted estimator (its transform places the map's test
+    points), None for a method without an inverse; the map is the same either way."""
+    z = _blobs()
+    g = neighbors.knn_graph(z[:500], z[500:], 16, 1)
+    g = {**g, "train_index": np.arange(500), "test_index": np.arange(len(z) - 500)}
+    latent = {"z_train": z[:500], "z_test": z[500:], "y_train": np.zeros(500, np.uint8)}
+    latent["y_test"] = np.zeros(len(z) - 500, np.uint8)
+    frame = projections.project("pca", latent, g, {"seed": 0}, 1, tmp_path / "p.parquet")
+    again = projections.project(
+        "pca", latent, g, {"seed": 0}, 1, tmp_path / "q.parquet", tmp_path / "pca.fit.pkl"
+    )
+    pd.testing.assert_frame_equal(frame, again)
+    fitted = methods.get("pca").load(tmp_path / "pca.fit.pkl")
+    test = again[again["split"] == "test"][["x", "y"]].to_numpy()
+    np.testing.assert_allclose(fitted.transform(z[500:]), test, atol=1e-5)
+    params = {"perplexity": 5, "n_iter": 50, "backend": "opentsne", "seed": 0}
+    projections.project("tsne", latent, g, params, 1, tmp_path / "t.parquet", tmp_path / "t.pkl")
+    assert load_pickle(tmp_path / "t.pkl") is None
+    (tmp_path / "bad.pkl").write_bytes(b"not a pickle")
+    with pytest.raises(AtlasError, match="rerun snakemake"):
+        methods.get("pca").load(tmp_path / "bad.pkl")
 
+
+@pytest.mark.slow(reason="fits UMAP")
+def test_umap_inverse_of_the_saved_fit_equals_the_fitted_models_inverse_transform(tmp_path):
+    """The UMAP the project rule fitted and saved inverts bit for bit as the model in memory
+    did (nothing rebuilt from its parts, nothing fitted again)."""
     z = _blobs(n=4200)  # above umap-learn's 4,096-point "small data" path, as MNIST maps are
     g = neighbors.knn_graph(z, z[:5], 16, 1)
-    knn = (g["train_ind"][:, :15], g["train_dist"][:, :15], None)
-    fitted = import_umap().UMAP(
-        n_components=2, n_neighbors=15, min_dist=0.1, random_state=1, n_jobs=1, precomputed_knn=knn
-    )
-    xy = fitted.fit_transform(z)
-    _, (x0, x1, y0, y1) = field.grid(xy, 3)  # padded: its corners lie outside every point
     params = {"n_neighbors": 15, "min_dist": 0.1, "deterministic": True, "seed": 1}
+    xy, _, _, fitted = methods.get("umap").fit(z, z[:5], g, params, 1)
+    _, (x0, x1, y0, y1) = field.grid(xy, 3)  # padded: its corners lie outside every point
     inside = np.array([[float(np.median(xy[:, 0])), float(np.median(xy[:, 1]))]])
     inside = np.concatenate([inside, xy[:3] * 0.999 + xy.mean(axis=0) * 0.001])
-    codes, how = umap.inverse(z, xy, g, params, inside)
-    np.testing.assert_array_equal(codes, fitted.inverse_transform(inside.astype(np.float32)))
+    expected = fitted.inverse_transform(inside.astype(np.float32))
+    save_pickle(tmp_path / "umap.fit.pkl", fitted)
+    saved = methods.get("umap").load(tmp_path / "umap.fit.pkl")
+    codes, how = umap.inverse(saved, z, xy, inside)
+    np.testing.assert_array_equal(codes, expected)
     assert how == "exact: UMAP.inverse_transform (umap-learn)"
     # outside the map's convex hull (the grid's corners) umap-learn has no triangle to invert
     # from: those cells take the neighbour-weighted codes, and the page says how many
     corners = np.array([[x0, y1], [x1, y0]])
-    codes, how = umap.inverse(z, xy, g, params, corners)
+    codes, how = umap.inverse(saved, z, xy, corners)
     np.testing.assert_allclose(codes, field.neighbour_codes(z, xy, corners), rtol=1e-6)
     assert "2 cells outside it neighbour-weighted" in how
+    with pytest.raises(AtlasError, match="different runs"):
+        umap.inverse(saved, z, xy[::-1].copy(), inside)
 
 
-def test_field_codes_use_the_methods_inverse_or_nearby_codes():
+def test_field_codes_use_the_methods_inverse_or_nearby_codes(tmp_path):
     z = _blobs()
     g = neighbors.knn_graph(z, z[:20], 16, 1)
     g = {**g, "train_index": np.arange(len(z)), "test_index": np.arange(20)}
     from sklearn.decomposition import PCA
 
     pca_model = PCA(n_components=2, random_state=0).fit(z)
+    save_pickle(tmp_path / "pca.fit.pkl", pca_model)
     frame = _frame(pca_model.transform(z), pca_model.transform(z[:20]))
-    out = field.field_codes("pca", frame, z, g, {"seed": 0}, 5)
+    out = field.field_codes("pca", frame, z, g, tmp_path / "pca.fit.pkl", 5)
     assert out["codes"].shape == (25, z.shape[1]) and str(out["how"]).startswith("exact")
     centres, extent = field.grid(frame[["x", "y"]].to_numpy(), 5)
     np.testing.assert_allclose(out["extent"], extent)
     np.testing.assert_allclose(pca_model.transform(out["codes"]), centres, atol=1e-4)
-    tsne = field.field_codes("tsne", frame, z, g, {}, 4)  # no inverse: nearby codes
+    tsne = field.field_codes("tsne", frame, z, g, None, 4)  # no inverse: nearby codes
     assert str(tsne["how"]) == field.NEIGHBOUR_HOW and tsne["codes"].shape == (16, z.shape[1])
     with pytest.raises(AtlasError, match="different runs"):
-        field.field_codes("pca", frame, z, {**g, "train_index": np.arange(1, len(z) + 1)}, {}, 5)
+        bad = {**g, "train_index": np.arange(1, len(z) + 1)}
+        field.field_codes("pca", frame, z, bad, tmp_path / "pca.fit.pkl", 5)
 
 
 @pytest.mark.slow(reason="imports TensorFlow, builds a decoder")

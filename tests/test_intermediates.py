@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from conftest import REPO, VENV_BIN, array_digests, snakemake
 from latent_atlas import integrity
-from latent_atlas.io import save_npz
+from latent_atlas.io import save_npz, save_pickle
 from latent_atlas.maps import write_map
 
 
@@ -36,6 +36,7 @@ def test_whole_files_pass_and_cut_ones_are_named(tmp_path: Path):
     import matplotlib.pyplot as plt
 
     save_npz(tmp_path / "a.npz", {"x": np.arange(10_000)})
+    save_pickle(tmp_path / "o.pkl", {"fitted": np.arange(1000)})  # a method's fitted object
     frame = pd.DataFrame({"x": [0.0, 1.0], "y": [1.0, 0.0], "label": [0, 1]})
     frame = frame.assign(split=["train", "test"], index=[0, 0])
     write_map(frame, {}, tmp_path / "m.parquet")

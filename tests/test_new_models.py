@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 keras = pytest.importorskip("keras")
@@ -84,8 +85,8 @@ def test_builder_shapes_and_size(kind, shape, channels, params):
     recon = models.decoder_of(m)(models.encoder_of(m)(x))
     recon = keras.ops.convert_to_numpy(recon)
     assert recon.shape == (3, dim) and (recon >= 0).all() and (recon <= 1).all()
-    assert models.is_adversarial(m) == (kind == "aae")
-    assert models.has_prior(m) == (kind == "aae")
+    assert models.graph_capabilities(m)["adversarial"] == (kind == "aae")
+    assert kinds.get(kind).has_prior == (kind == "aae")
     if params is not None:
         assert m.count_params() == params
 
@@ -221,7 +222,7 @@ def test_use_inputs_of_a_new_kind(tmp_path, digits, kind):
     run_train(tmp_path / "held", spec, held)
     assert training.load_model(tmp_path / "held/model.keras") is not None
     latent = encoding.encode(
-        tmp_path / "full/model.keras", digits, tmp_path / "latent.npz", ENCODE_PARAMS
+        tmp_path / "full/model.keras", digits, tmp_path / "latent.npz", ENCODE_PARAMS, kind
     )
     out = uses.use_inputs(
         tmp_path / "full/model.keras",
@@ -230,6 +231,7 @@ def test_use_inputs_of_a_new_kind(tmp_path, digits, kind):
         digits,
         USE_PARAMS,
         tmp_path / "uses.npz",
+        kind,
     )
     assert out["generated"].shape == (30, 64)
     assert str(out["prior"]) == (
@@ -242,6 +244,43 @@ def test_use_inputs_of_a_new_kind(tmp_path, digits, kind):
     values = uses.use_metrics(latent, back, judge, USE_PARAMS)
     assert 0.0 <= values["anomaly_auc"] <= 1.0
     assert ("linear_probe_acc_hidden_cell" in values) == (kind == "lstm")
+
+
+@pytest.mark.parametrize("kind", ["aae", "dense"])
+def test_generation_figure_shows_the_samples_the_uses_scored(tmp_path, digits, kind, monkeypatch):
+    """The generation figure's N(0, I) row is the first of the uses' generated samples (the AAE
+    has a prior, as the VAE has; the dense model has none, so no such row)."""
+    from latent_atlas import encoding, plotting, uses
+
+    spec = SPECS.get(kind, {"kind": kind, "latent_dim": 8, "hidden": [16]})
+    kinds.build_model(spec, 64, (8, 8)).save(tmp_path / "model.keras")  # untrained will do
+    latent = encoding.encode(
+        tmp_path / "model.keras", digits, tmp_path / "l.npz", ENCODE_PARAMS, kind
+    )
+    uses.use_inputs(
+        tmp_path / "model.keras", None, latent, digits, USE_PARAMS, tmp_path / "u.npz", kind
+    )
+    scored = uses.load_use_inputs(tmp_path / "u.npz")
+    drawn = []
+
+    def grid(rows: list, *args: object, **kw: object) -> object:
+        drawn.append(rows)
+        return plotting.plt.figure()
+
+    monkeypatch.setattr(plotting, "image_grid", grid)
+    history = pd.DataFrame({"epoch": [1], "loss": [1.0], "val_loss": [1.0]})
+    shown = 2  # interpolation lines are 3 images wide (ENCODE_PARAMS): at most 3 are shown
+    plotting.model_figures(
+        history, latent, digits["x_test"], "t", use_inputs=scored, prior_samples=shown
+    )
+    label, images = drawn[-1][-1]  # the generation figure's last row
+    if kind == "aae":
+        assert bool(scored["from_prior"]) and str(scored["prior"]) == "N(0, I) prior"
+        assert label == "N(0, I)"
+        np.testing.assert_array_equal(images, scored["generated"][:shown])
+    else:
+        assert not bool(scored["from_prior"]) and label != "N(0, I)"
+    plotting.plt.close("all")
 
 
 THREADS_SCRIPT = """

@@ -80,7 +80,7 @@ latent = {{f"z_{{s}}": centres[np.arange(n) % 4] + rng.normal(0, 1, (n, 8)).asty
 graph = neighbors.knn_graph(latent["z_train"], latent["z_test"], 16, 1)
 params = {{"n_neighbors": 15, "min_dist": 0.1, "deterministic": True, "seed": 0}}
 fit = methods.get("umap").fit
-train_xy, test_xy, _ = fit(latent["z_train"], latent["z_test"], graph, params, 1)
+train_xy, test_xy, _, _ = fit(latent["z_train"], latent["z_test"], graph, params, 1)
 np.save({out!r}, np.concatenate([train_xy, test_xy]))
 import umap.layouts, umap.umap_
 kernels = [umap.layouts._nb_optimize_layout_euclidean_single_epoch, umap.umap_.smooth_knn_dist]

@@ -278,3 +278,30 @@ def test_every_map_of_a_trained_model_gets_a_decoded_field_and_a_vectors_dataset
     assert not planning.Plan(config()).has_field("none")  # a vectors dataset's codes: none
     off = study_jobs(study, "atlas={field_grid: 0}")
     assert not [rule for rule, _ in off if "field" in rule]
+
+
+@pytest.mark.parametrize("name", sorted(kinds.REGISTRY))
+def test_every_kind_declares_the_capabilities_of_what_it_builds(name, tmp_path):
+    """Every rule asks the kind (not the saved graph) whether its model is variational,
+    adversarial or has an LSTM cell state: the declaration must match the model it builds, its
+    training loop must be the one for it, and a file of another kind must be refused."""
+    pytest.importorskip("tensorflow")
+    from latent_atlas import models
+    from latent_atlas.epochs import Epochs, VariationalEpochs
+    from latent_atlas.training import load_model
+
+    kind = kinds.get(name)
+    spec = {"kind": name, "latent_dim": 4, "hidden": [8]}
+    model = kinds.build_model(spec, 64, (8, 8))
+    shown = models.graph_capabilities(model)
+    assert shown == {cap: getattr(kind, cap) for cap in shown}
+    assert len(models.encoder_of(model).outputs) == (2 if kind.variational else 1)
+    assert kind.has_prior == (kind.variational or kind.adversarial)
+    assert issubclass(kind.epochs(), Epochs)
+    assert issubclass(kind.epochs(), VariationalEpochs) == kind.variational
+    model.save(tmp_path / "model.keras")
+    assert load_model(tmp_path / "model.keras", name) is not None
+    for other in kinds.REGISTRY.values():
+        if {cap: getattr(other, cap) for cap in shown} != shown:
+            with pytest.raises(AtlasError, match=f"not a {other.name} model"):
+                load_model(tmp_path / "model.keras", other.name)

@@ -48,5 +48,7 @@ rule encode:
         runtime=20,
     params:
         encode=planning.canonical(config["encode"]),
+        # the kind's name only: other settings of the model do not rerun this job
+        kind=lambda w: PLAN.model_spec(w.model)["kind"],
     script:
         "../scripts/encode.py"

@@ -33,6 +33,8 @@ rule project:
         code=script_code("project"),
     output:
         projection="results/{dataset}/{model}/projections/{method}.parquet",
+        # the fitted object the decoded field inverts (None for a method without an inverse)
+        fit="results/{dataset}/{model}/projections/{method}.fit.pkl",
     log:
         "logs/{dataset}/{model}/project_{method}.log",
     benchmark:
@@ -127,6 +129,7 @@ rule plot_local:
 rule field_codes:
     input:
         projection=rules.project.output.projection,
+        fit=rules.project.output.fit,
         latent=rules.encode.output.latent,
         graph=rules.neighbors.output.graph,
         code=script_code("field_codes"),
@@ -143,7 +146,6 @@ rule field_codes:
         mem_mb=3000,
         runtime=20,
     params:
-        method=method_params,
         size=config["atlas"]["field_grid"],
         numba_cache_dir=config["projection"]["numba_cache_dir"],
     script:

@@ -29,6 +29,8 @@ rule plot_data:
 rule plot_model:
     input:
         latent=rules.encode.output.latent,
+        # the generation figure's prior row: the first of the samples the uses scored
+        inputs=rules.use_inputs.output.inputs,
         history=rules.train.output.history,
         data=rules.normalise.output.data,
         code=script_code("plot_model"),
@@ -71,6 +73,8 @@ rule plot_model:
     resources:
         mem_mb=2000,
         runtime=5,
+    params:
+        prior_samples=config["encode"]["prior_samples"],
     script:
         "../scripts/plot_model.py"
 

@@ -48,6 +48,7 @@ rule use_inputs:
         runtime=20,
     params:
         uses=planning.canonical(config["uses"]),
+        kind=lambda w: PLAN.model_spec(w.model)["kind"],  # the kind's name only
     script:
         "../scripts/use_inputs.py"
 

@@ -12,4 +12,5 @@ with rule_log(snakemake.log[0]):
         data.open_data(snakemake.input.data),  # images streamed from disk, not loaded
         snakemake.output.latent,
         snakemake.params.encode,
+        snakemake.params.kind,
     )

@@ -12,7 +12,7 @@ with rule_log(snakemake.log[0]):
         frame,
         load_npz(snakemake.input.latent, ("z_train",))["z_train"],
         neighbors.load(snakemake.input.graph),
-        snakemake.params.method,
+        snakemake.input.fit,
         snakemake.params.size,
     )
     field.write_codes(arrays, snakemake.output.codes)

@@ -13,4 +13,5 @@ with rule_log(snakemake.log[0]):
         snakemake.params.method,
         snakemake.threads,
         snakemake.output.projection,
+        snakemake.output.fit,
     )

@@ -17,4 +17,5 @@ with rule_log(snakemake.log[0]):
         data.load_data(snakemake.input.data),
         params,
         snakemake.output.inputs,
+        snakemake.params.kind,
     )

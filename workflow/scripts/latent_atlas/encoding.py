@@ -1,8 +1,9 @@
 """Encode a dataset with a trained model: the codes every map is made from, plus what the
-report shows of the model (reconstructions, worst reconstructions, interpolations, samples).
+report shows of the model (reconstructions, worst reconstructions, interpolations).
 
-Everything the report needs from the decoder is computed here, so the report rule never
-imports TensorFlow.
+Everything the report needs from the decoder is computed here or in ``use_inputs`` (whose
+generated samples the generation figure shows, so that it shows the samples the uses scored),
+so the report rule never imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ LATENT_KEYS = (
     "worst_reconstruction",
     "interp_pairs",
     "interp_images",
-    "prior_images",
     "image_shape",
 )
 PREDICT_BATCH = 2048
@@ -68,7 +68,7 @@ def predict(model: Any, x: np.ndarray) -> np.ndarray | list[np.ndarray]:
     40 calls on MNIST was half of its work.
     """
     batches = [x[i : i + PREDICT_BATCH] for i in range(0, len(x), PREDICT_BATCH)]
-    # No rows (e.g. prior_samples: 0), on which Keras' predict fails: one zero row gives each
+    # No rows (e.g. an empty chunk), on which Keras' predict fails: one zero row gives each
     # output's width, and [:0] keeps none of it.
     outs = [model.predict_on_batch(b) for b in batches or [np.zeros((1, *x.shape[1:]), x.dtype)]]
     rows = len(x)
@@ -116,14 +116,18 @@ def encode(
     data: Mapping[str, np.ndarray],
     out_path: str | os.PathLike[str],
     params: Mapping,
+    kind: str,
 ) -> dict[str, np.ndarray]:
-    """Write ``latent.npz``: float32 codes (the VAE's mean), labels, errors and report images."""
+    """Write ``latent.npz``: float32 codes (a variational kind's mean), labels, errors and
+    report images. ``kind`` is the model's kind (its spec's ``kind``)."""
     # Imported here, not at the top: the figure rules read LATENT_KEYS and per_sample_bce from
     # this module and must not pay TensorFlow's import (seconds, 600 MB) for them.
-    from .models import decoder_of, encoder_of, is_variational
+    from . import kinds
+    from .models import decoder_of, encoder_of
     from .training import load_model
 
-    model = load_model(model_path)
+    model = load_model(model_path, kind)
+    variational = kinds.get(kind).variational
     dim = model.input_shape[-1]
     if data["x_train"].shape[1] != dim:
         raise AtlasError(
@@ -134,7 +138,7 @@ def encode(
 
     def codes(x: np.ndarray) -> np.ndarray:
         out = predict(encoder, x)
-        return np.asarray(out[0] if is_variational(model) else out, dtype=np.float32)
+        return np.asarray(out[0] if variational else out, dtype=np.float32)
 
     def decode(z: np.ndarray) -> np.ndarray:
         return np.asarray(predict(decoder, z), np.float32)
@@ -157,12 +161,6 @@ def encode(
     pairs, interp = interpolate(
         decode, z_train, data["y_train"], params["interpolate"], params["interpolation_steps"]
     )
-    if is_variational(model):
-        rng = np.random.default_rng(params["seed"])
-        z_prior = rng.standard_normal((params["prior_samples"], z_train.shape[1]))
-        prior = decode(z_prior.astype(np.float32))
-    else:
-        prior = np.zeros((0, dim), np.float32)
     arrays = {
         "z_train": z_train,
         "z_test": z_test,
@@ -176,7 +174,6 @@ def encode(
         "worst_reconstruction": decode(z_test[worst]),
         "interp_pairs": pairs,
         "interp_images": interp,
-        "prior_images": prior,
         "image_shape": data["image_shape"],
         "channels": np.int64(data.get("channels", 1)),
     }

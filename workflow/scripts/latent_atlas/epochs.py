@@ -1,6 +1,7 @@
 """The compiled training loop of the autoencoders: one epoch as one TensorFlow function, and the
-validation loss. A model kind with another loop (:mod:`latent_atlas.adversarial`) subclasses
-:class:`Epochs` and names it as its kind's ``epochs``."""
+validation loss. A model kind with another loss or step (the VAE's :class:`VariationalEpochs`,
+the AAE's :mod:`latent_atlas.adversarial`) subclasses :class:`Epochs` and names it as its kind's
+``epochs``: the kind, not the saved graph, says which loop a model trains with."""
 
 from __future__ import annotations
 
@@ -8,19 +9,24 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .models import decoder_of, encoder_of, is_variational
+from .models import decoder_of, encoder_of
 
 EVAL_BATCH = 2048
 
 
-def per_sample_loss_of(model: keras.Model, x: tf.Tensor, noise_seed: tf.Tensor | None) -> tf.Tensor:
-    """BCE per sample (mean over pixels) for an AE; negative ELBO per sample for a VAE.
+def reconstruction_loss(
+    model: keras.Model, x: tf.Tensor, noise_seed: tf.Tensor | None
+) -> tf.Tensor:
+    """BCE per sample (mean over pixels) of the model's reconstruction."""
+    return keras.losses.binary_crossentropy(x, model(x, training=noise_seed is not None))
 
-    The VAE samples z with the reparameterisation trick when ``noise_seed`` is given (training)
-    and decodes the mean otherwise (validation), so validation loss is deterministic.
+
+def negative_elbo(model: keras.Model, x: tf.Tensor, noise_seed: tf.Tensor | None) -> tf.Tensor:
+    """Negative ELBO per sample of a VAE.
+
+    z is sampled with the reparameterisation trick when ``noise_seed`` is given (training) and
+    is the mean otherwise (validation), so validation loss is deterministic.
     """
-    if not is_variational(model):
-        return keras.losses.binary_crossentropy(x, model(x, training=noise_seed is not None))
     z_mean, z_log_var = encoder_of(model)(x, training=noise_seed is not None)
     z = z_mean
     if noise_seed is not None:
@@ -36,11 +42,11 @@ def per_sample_loss_of(model: keras.Model, x: tf.Tensor, noise_seed: tf.Tensor |
 class Epochs:
     """The compiled epoch and validation functions for one model and one dataset.
 
-    Subclasses (:mod:`latent_atlas.adversarial`) replace ``_step`` and ``per_sample_loss``; the
-    choice is made once, in Python, so the compiled loop of the other models is unchanged.
+    Subclasses replace ``per_sample_loss`` (:class:`VariationalEpochs`) or ``_step`` too
+    (:mod:`latent_atlas.adversarial`); the choice is made once, in Python, by the model's kind.
     """
 
-    per_sample_loss = staticmethod(per_sample_loss_of)
+    per_sample_loss = staticmethod(reconstruction_loss)
 
     def __init__(
         self, model: keras.Model, x: np.ndarray, x_val: np.ndarray, batch: int, jit: bool
@@ -59,7 +65,7 @@ class Epochs:
     def _step(self, xb: tf.Tensor, noise_seed: tf.Tensor) -> tf.Tensor:
         weights = self.model.trainable_variables
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(per_sample_loss_of(self.model, xb, noise_seed))
+            loss = tf.reduce_mean(self.per_sample_loss(self.model, xb, noise_seed))
         self.opt.apply(tape.gradient(loss, weights), weights)
         return loss
 
@@ -88,3 +94,9 @@ class Epochs:
             for i in range(0, int(self.x_val.shape[0]), EVAL_BATCH)
         ]
         return tf.add_n(parts) / float(self.x_val.shape[0])
+
+
+class VariationalEpochs(Epochs):
+    """The epoch loop of a VAE: the same loop on the negative ELBO."""
+
+    per_sample_loss = staticmethod(negative_elbo)

@@ -2,9 +2,10 @@
 
 A square grid of cells is laid over the map's extent; each cell's centre is taken back to a code
 (the map's inverse) and the model's decoder draws that code. How a map is inverted is its
-method's business (``Method.inverse``): PCA by its exact linear inverse, UMAP by umap-learn's
-``inverse_transform``; methods without one by :func:`neighbour_codes`, the inverse-distance
-weighted mean of the codes of the nearest map points, which is defined for any map.
+method's business (``Method.inverse``), from the fitted object the project rule saved beside the
+map (never a refit): PCA by its exact linear inverse, UMAP by umap-learn's ``inverse_transform``;
+methods without one by :func:`neighbour_codes`, the inverse-distance weighted mean of the codes
+of the nearest map points, which is defined for any map and needs nothing of the fit.
 
 Two rules share the work so that neither environment needs the other's libraries: ``field_codes``
 (projection environment: scikit-learn, umap-learn) writes the cells' codes, ``decode_field``
@@ -74,17 +75,21 @@ def field_codes(
     frame: pd.DataFrame,
     z_train: np.ndarray,
     graph: Mapping[str, np.ndarray],
-    params: Mapping,
+    fit_path: str | os.PathLike[str] | None,
     size: int,
 ) -> dict[str, np.ndarray]:
-    """The codes of a map's grid cells, with the grid's extent and how they were found."""
+    """The codes of a map's grid cells, with the grid's extent and how they were found.
+    ``fit_path`` is the map's fitted object (``{method}.fit.pkl``), read only by a method with
+    an inverse."""
     from . import methods
 
     method = methods.get(method_name)
     z, train_xy = train_rows(frame, z_train, graph)
     centres, extent = grid(frame[["x", "y"]].to_numpy(), size)
     if method.inverse is not None:
-        codes, how = method.inverse(z, train_xy, graph, params, centres)
+        if fit_path is None:
+            raise AtlasError(f"{method_name}: its decoded field needs the map's fitted object")
+        codes, how = method.inverse(method.load(fit_path), z, train_xy, centres)
     else:
         codes, how = neighbour_codes(z, train_xy, centres), NEIGHBOUR_HOW
     codes = np.asarray(codes, np.float32)

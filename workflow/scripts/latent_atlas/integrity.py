@@ -5,7 +5,8 @@ would cost that job's previous outputs.
 
 Every writer of the workflow writes atomically, so a job that dies leaves nothing half-written at
 a final path; these checks catch what happens to a file afterwards. They read a file's ends
-only (a zip's central directory, Parquet's footer, PNG's end chunk, the last line of a table),
+only (a zip's central directory, Parquet's footer, PNG's end chunk, the last line of a table, a
+pickle's STOP opcode),
 never the whole file.
 """
 
@@ -61,6 +62,12 @@ def _ends_with(marker: bytes, what: str) -> Callable[[Path], str | None]:
     return check
 
 
+def _pickle(path: Path) -> str | None:
+    if _tail(path, 1) != b".":  # every pickle ends with its STOP opcode
+        return "a pickle cut short (its STOP opcode is missing)"
+    return None
+
+
 def _table(path: Path) -> str | None:
     tail = _tail(path, 1)
     if not tail or tail != b"\n":
@@ -76,6 +83,7 @@ CHECKS = {
     ".svg": _ends_with(b"</svg>", "the SVG image"),
     ".html": _ends_with(b"</html>", "the HTML page"),
     ".csv": _table,
+    ".pkl": _pickle,
 }
 
 

@@ -111,6 +111,31 @@ def save_npz(
         write(fh, **{k: np.asarray(v) for k, v in arrays.items()})
 
 
+def save_pickle(path: str | os.PathLike[str], obj: object) -> None:
+    """Pickle ``obj`` atomically: a method's fitted object, which only Python can hold.
+
+    Pickles run code when loaded: the workflow reads back only the files its own jobs wrote.
+    """
+    import pickle
+
+    with atomic_open(path) as fh:
+        pickle.dump(obj, fh, protocol=5)
+
+
+def load_pickle(path: str | os.PathLike[str]) -> object:
+    """An object :func:`save_pickle` wrote; a damaged or foreign file names the fix."""
+    import pickle
+
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError) as exc:
+        raise AtlasError(
+            f"{path}: not a readable fitted object ({type(exc).__name__}: {exc}); delete it and "
+            "rerun snakemake (its project job writes it again)"
+        ) from exc
+
+
 def load_npz(
     path: str | os.PathLike[str], required: tuple[str, ...] = (), skip: tuple[str, ...] = ()
 ) -> dict[str, np.ndarray]:

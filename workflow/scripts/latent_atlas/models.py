@@ -129,16 +129,12 @@ def decoder_of(model: keras.Model) -> keras.Model:
     return model.get_layer("decoder")
 
 
-def is_variational(model: keras.Model) -> bool:
-    """True when the encoder outputs (mean, log-variance), i.e. the model is a VAE."""
-    return len(encoder_of(model).outputs) == 2
-
-
-def is_adversarial(model: keras.Model) -> bool:
-    """True when the model carries a discriminator (an adversarial autoencoder)."""
-    return any(layer.name == "discriminator" for layer in model.layers)
-
-
-def has_prior(model: keras.Model) -> bool:
-    """True when the codes were trained towards N(0, I), so decoding prior samples generates."""
-    return is_variational(model) or is_adversarial(model)
+def graph_capabilities(model: keras.Model) -> dict[str, bool]:
+    """The capabilities of :class:`latent_atlas.kinds.Kind` as the saved graph shows them. For
+    checks only: every rule asks the model's kind, which declares them."""
+    encoder = encoder_of(model)
+    return {
+        "variational": len(encoder.outputs) == 2,
+        "adversarial": any(layer.name == "discriminator" for layer in model.layers),
+        "cell_state": any(layer.name == "code_lstm" for layer in encoder.layers),
+    }

@@ -175,9 +175,15 @@ def model_figures(
     x_test: np.ndarray,
     title: str,
     class_names: Sequence[str] | None = None,
+    use_inputs: Mapping[str, np.ndarray] | None = None,
+    prior_samples: int = 16,
 ) -> dict[str, Figure]:
     """The report's figures of one model: training curves, reconstructions, worst
-    reconstructions (anomaly detection) and decoded latent interpolations / prior samples."""
+    reconstructions (anomaly detection) and decoded latent interpolations / prior samples.
+
+    The prior row shows the first ``prior_samples`` of the uses' generated samples
+    (``uses.npz``) when they come from the N(0, I) prior: the figure shows the samples that
+    ``sample_classifier_score`` scored, not another draw."""
     shape = latent["image_shape"]
     channels = int(latent.get("channels", 1))
 
@@ -204,7 +210,7 @@ def model_figures(
         (f"{name(a)} → {name(b)}", line)
         for (a, b), line in zip(latent["interp_pairs"], latent["interp_images"], strict=True)
     ]
-    prior = latent["prior_images"]
+    prior = prior_images(use_inputs, prior_samples)
     if len(prior):
         width = max((len(line) for _, line in rows), default=len(prior))
         rows.append(("N(0, I)", prior[:width]))
@@ -219,6 +225,14 @@ def model_figures(
         ax.set_axis_off()
         ax.text(0.5, 0.5, "no class pairs in encode.interpolate are present", ha="center")
     return figs
+
+
+def prior_images(use_inputs: Mapping[str, np.ndarray] | None, n: int) -> np.ndarray:
+    """The first ``n`` generated samples of ``uses.npz`` if they were drawn from N(0, I) (a kind
+    with a prior), else none."""
+    if use_inputs is None or not bool(use_inputs["from_prior"]):
+        return np.zeros((0, 0), np.float32)
+    return np.asarray(use_inputs["generated"][: max(0, int(n))])
 
 
 def data_figure(

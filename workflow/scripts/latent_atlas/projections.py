@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import methods
 from .errors import AtlasError
+from .io import save_pickle
 from .maps import write_map
 
 log = logging.getLogger(__name__)
@@ -30,11 +31,14 @@ def project(
     params: Mapping,
     threads: int,
     out_path: str | os.PathLike[str],
+    fit_path: str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
     """Fit ``method`` on the train codes, place the test codes, write the map as Parquet.
 
     Columns: x, y, label, split ("train"/"test"), index (row in the split of data.npz). The
-    method's parameters and timings go into the Parquet metadata under ``latent_atlas``.
+    method's parameters and timings go into the Parquet metadata under ``latent_atlas``. With
+    ``fit_path``, the fitted object goes there (pickled; None for a method without an inverse),
+    for the decoded field to invert the very map without fitting again.
     """
     fit = methods.get(method).fit
     tr, te = graph["train_index"], graph["test_index"]
@@ -45,7 +49,9 @@ def project(
     # itself) otherwise changes in the last bits with the BLAS thread count, which t-SNE
     # amplifies into another map. The methods' own threads (openTSNE's, umap's) are unaffected.
     with threadpool_limits(limits=1, user_api="blas"):
-        train_xy, test_xy, info = fit(z_train, z_test, graph, params, threads)
+        train_xy, test_xy, info, fitted = fit(z_train, z_test, graph, params, threads)
+    if methods.get(method).inverse is not None and fitted is None:
+        raise AtlasError(f"{method}: has an inverse but its fit returned no fitted object")
     for name, xy, n in (("train", train_xy, len(tr)), ("test", test_xy, len(te))):
         if xy.shape != (n, 2) or not np.isfinite(xy).all():
             raise AtlasError(f"{method}: {name} map has shape {xy.shape} or non-finite values")
@@ -60,6 +66,8 @@ def project(
     )
     info = {"method": method, "params": dict(params), "threads": threads, **info}
     write_map(frame, info, out_path)
+    if fit_path is not None:
+        save_pickle(fit_path, fitted)
     log.info(
         "%s: %d train + %d test points, fit %.1f s, transform %.1f s",
         out_path,

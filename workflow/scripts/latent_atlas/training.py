@@ -32,7 +32,7 @@ import tensorflow as tf
 from . import kinds
 from .errors import AtlasError
 from .io import atomic_open, atomic_path
-from .models import decoder_of, encoder_of
+from .models import decoder_of, encoder_of, graph_capabilities
 
 log = logging.getLogger(__name__)
 
@@ -199,8 +199,21 @@ def train(
     return frame
 
 
-def load_model(path: str | os.PathLike[str]) -> keras.Model:
-    """Load a trained model with Keras' safe mode; name the file and the fix when it fails."""
+def check_kind(model: keras.Model, kind: kinds.Kind, path: str | os.PathLike[str]) -> None:
+    """Refuse a model file whose graph is not what its kind declares (a file of another run)."""
+    shown = graph_capabilities(model)
+    declared = {name: bool(getattr(kind, name)) for name in shown}
+    if shown != declared:
+        differ = sorted(name for name in shown if shown[name] != declared[name])
+        raise AtlasError(
+            f"{path}: not a {kind.name} model (the graph disagrees on {', '.join(differ)}); "
+            "delete it and rerun snakemake to retrain"
+        )
+
+
+def load_model(path: str | os.PathLike[str], kind: str | None = None) -> keras.Model:
+    """Load a trained model with Keras' safe mode; name the file and the fix when it fails.
+    With ``kind``, the graph must be what that kind declares (:func:`check_kind`)."""
     p = Path(path)
     if not p.is_file():
         raise AtlasError(f"{p}: model file not found; run `snakemake {p}` to train it")
@@ -218,4 +231,6 @@ def load_model(path: str | os.PathLike[str]) -> keras.Model:
         raise AtlasError(
             f"{p}: has no 'encoder'/'decoder' sub-models; not a latent-atlas model"
         ) from None
+    if kind is not None:
+        check_kind(model, kinds.get(kind), p)
     return model

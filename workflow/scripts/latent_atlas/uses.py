@@ -9,8 +9,9 @@ generation and transfer learning. One row per number in ``metrics/uses.csv`` (me
   (``linear_probe_acc``) or on ``fewshot_per_class`` per class (``fewshot_probe_acc``), scored
   on the test codes;
 - generation: the classifier score of decoded prior samples (``sample_classifier_score``), see
-  :func:`classifier_score`; the same score of real test images is the ceiling
-  (``sample_classifier_score_real``).
+  :func:`classifier_score` (N(0, I) for a kind with a prior, else a Gaussian fitted to the
+  codes; the report's generation figure shows the first of these same samples); the same
+  score of real test images is the ceiling (``sample_classifier_score_real``).
 
 The TensorFlow half (holdout errors, prior samples, LSTM cell states) is :func:`use_inputs`,
 run by its own rule; everything else here is scikit-learn and NumPy.
@@ -29,7 +30,7 @@ from .io import load_npz, save_npz
 
 log = logging.getLogger(__name__)
 
-USES_KEYS = ("generated", "prior", "holdout_error_test", "cell_train", "cell_test")
+USES_KEYS = ("generated", "prior", "from_prior", "holdout_error_test", "cell_train", "cell_test")
 JUDGE_KEYS = ("coef", "intercept", "test_accuracy")
 
 
@@ -188,18 +189,22 @@ def use_inputs(
     data: Mapping[str, np.ndarray],
     params: Mapping,
     out_path: str | os.PathLike[str],
+    kind: str,
 ) -> dict[str, np.ndarray]:
-    """What the use metrics need from TensorFlow, in ``uses.npz``: prior samples, the holdout
-    model's test errors and, for an LSTM, its final cell states."""
+    """What the use metrics need from TensorFlow, in ``uses.npz``: generated samples (which the
+    generation figure shows too), the holdout model's test errors and, for a kind with a cell
+    state, its final cell states. ``kind`` is the model's kind (its spec's ``kind``)."""
+    from . import kinds
     from .encoding import per_sample_bce, predict
-    from .models import decoder_of, encoder_of, has_prior, is_variational
+    from .models import decoder_of, encoder_of
     from .training import load_model
 
-    model = load_model(model_path)
+    model_kind = kinds.get(kind)
+    model = load_model(model_path, kind)
     decoder = decoder_of(model)
     rng = np.random.default_rng(params["seed"])
     n, z_train = params["generated_samples"], latent["z_train"].astype(np.float64)
-    if has_prior(model):
+    if model_kind.has_prior:
         z = rng.standard_normal((n, z_train.shape[1]))
         prior = "N(0, I) prior"
     else:  # ex-post density estimation (Ghosh et al. 2020): a Gaussian fitted to the codes
@@ -208,16 +213,20 @@ def use_inputs(
     generated = np.asarray(predict(decoder, z.astype(np.float32)), np.float32)
     holdout_err = np.zeros(0, np.float32)
     if holdout_path is not None:
-        held = load_model(holdout_path)
+        held = load_model(holdout_path, kind)
         enc, dec = encoder_of(held), decoder_of(held)
         codes = predict(enc, data["x_test"])
-        codes = codes[0] if is_variational(held) else codes
+        codes = codes[0] if model_kind.variational else codes
         recon = predict(dec, codes)
         holdout_err = per_sample_bce(data["x_test"], recon)
-    cells = lstm_cell_states(model, data)
+    if model_kind.cell_state:
+        cells = lstm_cell_states(model, data)
+    else:
+        cells = (np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32))
     arrays = {
         "generated": generated,
         "prior": np.array(prior),
+        "from_prior": np.bool_(model_kind.has_prior),
         "holdout_error_test": holdout_err,
         "cell_train": cells[0],
         "cell_test": cells[1],
@@ -240,17 +249,13 @@ def use_inputs(
 def lstm_cell_states(
     model: object, data: Mapping[str, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The code LSTM's final cell states of train and test images (empty for other models)."""
+    """The code LSTM's final cell states of train and test images (a ``cell_state`` kind's)."""
     import keras
 
     from .encoding import predict
     from .models import encoder_of
 
     encoder = encoder_of(model)
-    names = [layer.name for layer in encoder.layers]
-    if "code_lstm" not in names:
-        empty = np.zeros((0, 0), np.float32)
-        return empty, empty
     cell = keras.Model(encoder.inputs, encoder.get_layer("code_lstm").output[2])
     return tuple(np.asarray(predict(cell, data[f"x_{s}"]), np.float32) for s in ("train", "test"))
 

@@ -8,7 +8,7 @@ from typing import Any
 
 
 def plain_epochs() -> type:
-    """The ordinary training loop (reconstruction loss, or the negative ELBO of a VAE)."""
+    """The ordinary training loop (reconstruction loss)."""
     from ..epochs import Epochs
 
     return Epochs
@@ -33,6 +33,12 @@ class Kind:
     of earlier runs on the same machine; the others take half the cores. ``fields`` are the
     ``models:`` keys of its own (the transformer's ``heads``): only its models' jobs get them, so
     a field added for one kind reruns no other kind's jobs.
+
+    Its capabilities are declared here, and every rule asks them of the kind (the rules that
+    need one get the kind's name as a param), never of the saved Keras graph: ``variational``
+    encoders give [z_mean, z_log_var] (the codes are the mean); ``adversarial`` models carry a
+    discriminator; ``cell_state`` encoders end in an LSTM whose final cell state the uses probe
+    as a second code. :attr:`has_prior` follows from them.
     """
 
     name: str
@@ -41,4 +47,12 @@ class Kind:
     xla: bool = True
     thread_dependent: bool = False
     description: str = ""
+    variational: bool = False
+    adversarial: bool = False
+    cell_state: bool = False
     fields: tuple[str, ...] = ()  # the spec's keys that only this kind reads (SHARED_FIELDS: all)
+
+    @property
+    def has_prior(self) -> bool:
+        """The codes were trained towards N(0, I), so decoding prior samples generates."""
+        return self.variational or self.adversarial

@@ -27,4 +27,5 @@ KIND = Kind(
     epochs=epochs,
     description="adversarial autoencoder",
     fields=("discriminator",),
+    adversarial=True,
 )

@@ -19,4 +19,5 @@ KIND = Kind(
     build=build,
     xla=False,  # 1.5x slower with XLA on MNIST (measured)
     description="LSTM sequence autoencoder",
+    cell_state=True,
 )

@@ -12,4 +12,12 @@ def build(spec: Mapping, input_dim: int, image_shape: Sequence[int], channels: i
     return vae(input_dim, spec["latent_dim"], spec["hidden"])
 
 
-KIND = Kind(name="vae", build=build, description="variational autoencoder")
+def epochs() -> type:
+    from ..epochs import VariationalEpochs
+
+    return VariationalEpochs
+
+
+KIND = Kind(
+    name="vae", build=build, epochs=epochs, description="variational autoencoder", variational=True
+)

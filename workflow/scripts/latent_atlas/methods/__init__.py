@@ -10,9 +10,19 @@ Modules whose name starts with ``_`` are helpers, not methods.
 from __future__ import annotations
 
 from ..registry import discover, lookup
-from ._base import Fit, Method, Result, fit_and_place, half_cores
+from ._base import Fit, Method, Result, fit_and_place, half_cores, load_fitted
 
-__all__ = ["REGISTRY", "Fit", "Method", "Result", "fit_and_place", "get", "half_cores", "names"]
+__all__ = [
+    "REGISTRY",
+    "Fit",
+    "Method",
+    "Result",
+    "fit_and_place",
+    "get",
+    "half_cores",
+    "load_fitted",
+    "names",
+]
 
 
 REGISTRY: dict[str, Method] = discover(__name__, __path__, "METHOD", Method)

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-#: (train map, test map, info) -- info holds fit/transform seconds and how test points were placed
-Result = tuple[np.ndarray, np.ndarray, dict]
+#: (train map, test map, info, fitted) -- info holds fit/transform seconds and how test points
+#: were placed; fitted is the fitted estimator the decoded field inverts (its ``transform``
+#: places the map's test points, its ``inverse_transform`` takes places back to codes), or None
+#: for a method without an inverse, whose field needs nothing of the fit
+Result = tuple[np.ndarray, np.ndarray, dict, Any]
 #: fit(z_train, z_test, graph, params, threads) -> Result
 Fit = Callable[[np.ndarray, np.ndarray, Mapping, Mapping, int], Result]
-#: inverse(z_train, train_xy, graph, params, places) -> (codes at the places, how, in words)
-Inverse = Callable[[np.ndarray, np.ndarray, Mapping, Mapping, np.ndarray], tuple[np.ndarray, str]]
+#: inverse(fitted, z_train, train_xy, places) -> (codes at the places, how, in words)
+Inverse = Callable[[Any, np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, str]]
+
+
+def load_fitted(path: str | os.PathLike[str]) -> Any:
+    """A fitted object as the project rule saved it (``{method}.fit.pkl``)."""
+    from ..io import load_pickle
+
+    return load_pickle(path)
 
 
 def _no_neighbors(params: Mapping) -> int:
@@ -38,7 +50,9 @@ class Method:
     its map changes with that number. ``slow`` maps are scheduled before fast ones. ``env``
     names the file under ``envs/`` its jobs run in with ``--sdm conda`` (TensorFlow for
     ``parametric_umap``). ``inverse`` takes places of a train map back to codes (the atlas's
-    decoded field); without one the field uses the neighbour-weighted mean of nearby codes.
+    decoded field) with the fitted object ``fit`` returned, which the project rule saves beside
+    the map and ``load`` reads back; without one the field uses the neighbour-weighted mean of
+    nearby codes.
     """
 
     name: str
@@ -53,6 +67,7 @@ class Method:
     packages: tuple[str, ...] = ()  # distributions whose versions shape its maps (report)
     env: str = "projection"
     inverse: Inverse | None = None
+    load: Callable[[str | os.PathLike[str]], Any] = load_fitted
 
 
 def half_cores(most: int, cores: int) -> int:
@@ -62,7 +77,7 @@ def half_cores(most: int, cores: int) -> int:
 
 def fit_and_place(
     model: object, z_train: np.ndarray, z_test: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, dict]:
+) -> tuple[np.ndarray, np.ndarray, dict]:  # (train map, test map, timing)
     """``fit_transform`` the train codes, ``transform`` the test codes, timing both."""
     import time
 

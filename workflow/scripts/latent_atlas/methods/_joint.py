@@ -19,8 +19,9 @@ JOINT_PLACEMENT = (
 
 def joint_result(
     xy: np.ndarray, n_train: int, library: str, seconds: float, **extra: str
-) -> tuple[np.ndarray, np.ndarray, dict]:
-    """A joint fit's (train map, test map, info): the rows split back, the info saying so."""
+) -> tuple[np.ndarray, np.ndarray, dict, None]:
+    """A joint fit's (train map, test map, info, fitted): the rows split back, the info saying
+    so; no fitted object (these methods have no inverse, and their field needs none)."""
     info = {
         "fit_seconds": seconds,
         "transform_seconds": 0.0,
@@ -28,7 +29,7 @@ def joint_result(
         "placement": JOINT_PLACEMENT.format(library=library),
         **extra,
     }
-    return xy[:n_train], xy[n_train:], info
+    return xy[:n_train], xy[n_train:], info, None
 
 
 def joint_graph(

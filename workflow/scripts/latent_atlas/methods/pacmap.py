@@ -68,7 +68,7 @@ def fit(
         "placement": "test points placed with PaCMAP's transform into the fixed train map",
         "neighbors": "shared kNN graph (PaCMAP's own faiss index not used)",
     }
-    return np.asarray(train_xy), np.asarray(test_xy), info
+    return np.asarray(train_xy), np.asarray(test_xy), info, None  # no inverse
 
 
 def _place(pm: object, model: object, z_test: np.ndarray, test_ind: np.ndarray) -> np.ndarray:

@@ -71,7 +71,8 @@ def fit(
         "placement": "test points placed by the trained encoder network",
         "encoder": f"dense {list(params['hidden'])} (relu) -> 2",
     }
-    return train_xy, test_xy, info
+    # No inverse (the network maps codes to places only): the field needs nothing of the fit.
+    return train_xy, test_xy, info, None
 
 
 def neighbors(params: Mapping) -> int:

@@ -58,7 +58,7 @@ def _opentsne(
         "backend": "openTSNE",
         "placement": "test points placed with TSNEEmbedding.transform into the fixed train map",
     }
-    return train_xy, test_xy, info
+    return train_xy, test_xy, info, None  # no inverse: the field needs nothing of the fit
 
 
 def _sklearn(
@@ -89,7 +89,7 @@ def _sklearn(
             "in one map (test points influenced the map)"
         ),
     }
-    return xy[: len(z_train)], xy[len(z_train) :], info
+    return xy[: len(z_train)], xy[len(z_train) :], info, None
 
 
 def fit(

@@ -2,11 +2,14 @@
 
 ``deterministic: true`` passes ``random_state``, which makes umap-learn bit-reproducible but
 single-threaded; ``false`` lets it use every thread (and the map then changes between runs).
-The decoded field inverts the map with umap-learn's ``inverse_transform``.
+The fitted UMAP is saved beside the map (``{method}.fit.pkl``: it holds the codes, the fuzzy
+graph and the map, which ``inverse_transform`` reads), and the decoded field inverts the map with
+its ``inverse_transform``.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -14,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import AtlasError
-from ._base import Method, Result, fit_and_place, half_cores, neighbour_codes
+from ._base import Method, Result, fit_and_place, half_cores, load_fitted, neighbour_codes
 
 
 def _umap(umap_learn: Any, params: Mapping, **extra: Any) -> Any:
-    """The UMAP of a map's parameters (the fit's and its inverse's: the same a, b and seed)."""
+    """The UMAP of a map's parameters."""
     return umap_learn.UMAP(
         n_components=2,
         n_neighbors=int(params["n_neighbors"]),
@@ -27,6 +30,27 @@ def _umap(umap_learn: Any, params: Mapping, **extra: Any) -> Any:
         random_state=params["seed"] if params["deterministic"] else None,
         **extra,
     )
+
+
+class SharedIndex:
+    """Answers UMAP.transform's neighbour query for the map's test codes from the shared
+    test->train graph (its first ``k`` columns). A class of the module, not of the fit,
+    so that the fitted UMAP pickles; it answers for those test codes only."""
+
+    _angular_trees = False  # read by UMAP.transform: a Euclidean index
+
+    def __init__(self, test_ind: np.ndarray, test_dist: np.ndarray) -> None:
+        self.test_ind, self.test_dist = test_ind, test_dist
+
+    def query(
+        self, query: np.ndarray, k: int, epsilon: float = 0.1
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if query.shape[0] != self.test_ind.shape[0] or k > self.test_ind.shape[1]:
+            raise AtlasError(
+                f"UMAP asked for {k} neighbours of {query.shape[0]} points: the fitted UMAP "
+                f"places only its map's {self.test_ind.shape[0]} test codes"
+            )
+        return self.test_ind[:, :k].copy(), self.test_dist[:, :k].copy()
 
 
 def fit(
@@ -41,25 +65,15 @@ def fit(
 
         cache_kernels("umap")  # the first deterministic UMAP job on a machine compiles them
         k = int(params["n_neighbors"])
-        test_ind, test_dist = graph["test_ind"], graph["test_dist"]
-
-        class SharedIndex:
-            """Answers UMAP.transform's neighbour query from the shared test->train graph."""
-
-            _angular_trees = False
-
-            def query(
-                self, query: np.ndarray, k: int, epsilon: float = 0.1
-            ) -> tuple[np.ndarray, np.ndarray]:
-                if query.shape[0] != test_ind.shape[0] or k > test_ind.shape[1]:
-                    raise AtlasError(f"UMAP asked for {k} neighbours of {query.shape[0]} points")
-                return test_ind[:, :k].copy(), test_dist[:, :k].copy()
-
+        index = SharedIndex(
+            np.ascontiguousarray(graph["test_ind"][:, :k]),
+            np.ascontiguousarray(graph["test_dist"][:, :k]),
+        )
         model = _umap(
             umap_learn,
             params,
             n_jobs=1 if params["deterministic"] else threads,
-            precomputed_knn=(graph["train_ind"][:, :k], graph["train_dist"][:, :k], SharedIndex()),
+            precomputed_knn=(graph["train_ind"][:, :k], graph["train_dist"][:, :k], index),
         )
         train_xy, test_xy, timing = fit_and_place(model, z_train, z_test)
     info = {
@@ -67,49 +81,45 @@ def fit(
         "deterministic": bool(params["deterministic"]),
         "placement": "test points placed with UMAP.transform into the train map",
     }
-    return train_xy, test_xy, info
+    return train_xy, test_xy, info, model
 
 
-def inverse(
-    z_train: np.ndarray, train_xy: np.ndarray, graph: Mapping, params: Mapping, places: np.ndarray
-) -> tuple[np.ndarray, str]:
-    """umap-learn's ``inverse_transform`` on the stored map, without fitting again (minutes on
-    MNIST): it reads only the codes, the map, the curve parameters (a, b) and each point's
-    sigma and rho, which come from the same kNN distances the fit used (tested: the same
-    codes as a fitted model's ``inverse_transform``)."""
+def load(path: str | os.PathLike[str]) -> Any:
+    """The fitted UMAP, read with umap-learn imported the workflow's way (not its index
+    builder) and its kernels from the numba cache."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from ..numba_cache import cache_kernels
         from ._umap_import import import_umap
 
-        umap_learn = import_umap()
+        import_umap()
         cache_kernels("umap")
-        from umap import distances
-        from umap.umap_ import find_ab_params, smooth_knn_dist
+        return load_fitted(path)
 
-        k = int(params["n_neighbors"])
-        model = _umap(umap_learn, params)
-        model._raw_data = np.ascontiguousarray(z_train, np.float32)
-        model.embedding_ = np.ascontiguousarray(train_xy, np.float32)
-        model._sparse_data = False
-        model._inverse_distance_func = distances.named_distances_with_gradients["euclidean"]
-        model._metric_kwds, model._output_metric_kwds = {}, {}
-        model._a, model._b = find_ab_params(model.spread, model.min_dist)
-        model._initial_alpha = model.learning_rate
-        knn_dists = np.ascontiguousarray(graph["train_dist"][:, :k], np.float32)
-        model._sigmas, model._rhos = smooth_knn_dist(
-            knn_dists, float(k), local_connectivity=float(model.local_connectivity)
+
+def inverse(
+    fitted: Any, z_train: np.ndarray, train_xy: np.ndarray, places: np.ndarray
+) -> tuple[np.ndarray, str]:
+    """umap-learn's ``inverse_transform`` of the fitted UMAP the project rule saved, inside the
+    map's convex hull; checked first to be the stored map's fit."""
+    embedding = np.asarray(fitted.embedding_)
+    if embedding.shape != train_xy.shape or not np.allclose(embedding, train_xy, rtol=0, atol=0):
+        raise AtlasError(
+            "the fitted UMAP is not the stored map's: rerun project for umap (the map and its "
+            ".fit.pkl come from different runs)"
         )
+    import scipy.spatial
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         # umap-learn inverts a place from the Delaunay triangle around it; outside the map's
         # convex hull there is none and it silently uses the last triangle (measured on MNIST:
         # an "8" in every corner), so those places take the neighbour-weighted codes instead
-        import scipy.spatial
-
         places = np.asarray(places, np.float32)
-        inside = scipy.spatial.Delaunay(model.embedding_).find_simplex(places) >= 0
+        inside = scipy.spatial.Delaunay(embedding).find_simplex(places) >= 0
         codes = np.empty((len(places), z_train.shape[1]), np.float32)
         if inside.any():
-            codes[inside] = model.inverse_transform(places[inside])
+            codes[inside] = fitted.inverse_transform(places[inside])
         if (~inside).any():
             codes[~inside] = neighbour_codes(z_train, train_xy, places[~inside])
     how = "exact: UMAP.inverse_transform (umap-learn)"
@@ -144,6 +154,7 @@ METHOD = Method(
     threads=threads,
     thread_dependent=thread_dependent,
     inverse=inverse,
+    load=load,
     description="fuzzy neighbour graph laid out by stochastic gradient descent",
     packages=("umap-learn", "pynndescent", "numba"),
 )
