@@ -11,6 +11,7 @@ from latent_atlas import field, methods, neighbors, projections
 from latent_atlas.errors import AtlasError
 from latent_atlas.io import load_pickle, save_pickle
 from latent_atlas.methods import pca, umap
+from latent_atlas.methods._base import neighbour_codes
 
 
 def _blobs(n: int = 600, d: int = 6, seed: int = 0) -> np.ndarray:
@@ -139,6 +140,24 @@ def test_field_codes_use_the_methods_inverse_or_nearby_codes(tmp_path):
     with pytest.raises(AtlasError, match="different runs"):
         bad = {**g, "train_index": np.arange(1, len(z) + 1)}
         field.field_codes("pca", frame, z, bad, tmp_path / "pca.fit.pkl", 5)
+    near = field.field_codes("pca", frame, z, g, None, 5, "neighbours")  # asked: no fit read
+    assert str(near["how"]) == field.NEIGHBOUR_HOW
+    np.testing.assert_array_equal(
+        near["codes"], neighbour_codes(z, frame[["x", "y"]].to_numpy()[: len(z)], centres)
+    )
+    with pytest.raises(AtlasError, match=r"exact.*neighbours"):
+        field.field_codes("pca", frame, z, g, None, 5, "nearest")
+
+
+def test_a_closed_form_inverse_is_used_and_umaps_iterative_one_only_when_asked():
+    from conftest import plan
+
+    default = plan()
+    assert default.field_inverse("pca") == "exact"
+    assert default.field_inverse("umap") == "neighbours"
+    assert default.field_inverse("tsne") == "neighbours"
+    exact = plan("atlas={field_exact_inverse: true}")
+    assert exact.field_inverse("umap") == "exact" and exact.field_inverse("tsne") == "neighbours"
 
 
 @pytest.mark.slow(reason="imports TensorFlow, builds a decoder")

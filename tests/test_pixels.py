@@ -39,3 +39,18 @@ def test_per_dataset_pixels_equal_per_model_rows(tmp_path, max_points):
 def test_bad_pixel_table_is_named():
     with pytest.raises(AtlasError, match="metric,value"):
         pixels.rows_for_model(pd.DataFrame({"a": [1]}))
+
+
+@pytest.mark.parametrize("max_points", [None, 300])
+def test_the_pixel_graph_gives_the_same_reference_and_an_approximate_one_none(tmp_path, max_points):
+    """Where the study builds the pixels' kNN graph (to compare spaces with the pixels), the
+    reference votes among its test points' neighbours: the same numbers as a search."""
+    d = data(1)
+    pixel_space = {"z_train": d["x_train"], "z_test": d["x_test"], **d}
+    params = {"k": 16, "max_points": max_points, "seed": 4}
+    graph = neighbors.build(
+        pixel_space, params, 1, tmp_path / "g.npz", exact=neighbors.faiss_knn_graph
+    )
+    searched = pixels.pixel_reference(d, [1, 5, 10], max_points, 4, 1)
+    assert pixels.reference_from_graph(d, graph, [1, 5, 10]) == searched
+    assert pixels.reference_from_graph(d, {**graph, "approximate": np.array(1)}, [1]) is None

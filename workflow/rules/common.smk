@@ -27,6 +27,7 @@ dataset_inputs = of_wildcard(PLAN.dataset_inputs, "dataset")
 dataset_spec = of_wildcard(PLAN.dataset_spec, "dataset")
 model_spec = of_wildcard(PLAN.model_spec, "model")
 method_params = of_wildcard(PLAN.method_params, "method")
+field_inverse = of_wildcard(PLAN.field_inverse, "method")
 neighbors_params = of_wildcard(PLAN.neighbors_params, "model")
 project_threads = of_wildcard(SCHEDULE.project_threads, "method")
 project_priority = of_wildcard(SCHEDULE.project_priority, "method")
@@ -67,6 +68,15 @@ def pixel_reference_input(wildcards):
     if not config["metrics"]["pixels_reference"]:
         return {}
     return {"pixels": expand(rules.pixel_reference.output.table, **wildcards)[0]}
+
+
+def pixel_graph(wildcards):
+    """The pixels' kNN graph, where the study makes it (similarity with the pixels): the pixel
+    reference votes among its test points' neighbours instead of searching again."""
+    d = wildcards.dataset
+    if not (PLAN.has_similarity(d) and PLAN.similarity_pixels(d)):
+        return {}
+    return {"graph": expand(rules.pixel_neighbors.output.graph, dataset=d)[0]}
 
 
 def similarity_models(wildcards):

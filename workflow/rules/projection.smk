@@ -147,6 +147,7 @@ rule field_codes:
         runtime=20,
     params:
         size=config["atlas"]["field_grid"],
+        inverse=field_inverse,
         numba_cache_dir=config["projection"]["numba_cache_dir"],
     script:
         "../scripts/field_codes.py"
@@ -176,6 +177,7 @@ rule decode_field:
 
 rule pixel_reference:
     input:
+        unpack(pixel_graph),
         data=rules.normalise.output.data,
         code=script_code("pixel_reference"),
     output:

@@ -14,5 +14,6 @@ with rule_log(snakemake.log[0]):
         neighbors.load(snakemake.input.graph),
         snakemake.input.fit,
         snakemake.params.size,
+        snakemake.params.inverse,
     )
     field.write_codes(arrays, snakemake.output.codes)

@@ -77,16 +77,20 @@ def field_codes(
     graph: Mapping[str, np.ndarray],
     fit_path: str | os.PathLike[str] | None,
     size: int,
+    inverse: str = "exact",
 ) -> dict[str, np.ndarray]:
     """The codes of a map's grid cells, with the grid's extent and how they were found.
-    ``fit_path`` is the map's fitted object (``{method}.fit.pkl``), read only by a method with
-    an inverse."""
+    ``inverse`` is "exact" (the method's own inverse, from the map's fitted object
+    ``fit_path``, ``{method}.fit.pkl``) or "neighbours" (:func:`neighbour_codes`); a method
+    without an inverse always takes the neighbours' (``Plan.field_inverse`` chooses)."""
     from . import methods
 
+    if inverse not in ("exact", "neighbours"):
+        raise AtlasError(f"field inverse {inverse!r}: give 'exact' or 'neighbours'")
     method = methods.get(method_name)
     z, train_xy = train_rows(frame, z_train, graph)
     centres, extent = grid(frame[["x", "y"]].to_numpy(), size)
-    if method.inverse is not None:
+    if method.inverse is not None and inverse == "exact":
         if fit_path is None:
             raise AtlasError(f"{method_name}: its decoded field needs the map's fitted object")
         codes, how = method.inverse(method.load(fit_path), z, train_xy, centres)

@@ -281,6 +281,17 @@ class Plan:
         uses = [] if model == "none" else ["uses"]
         return [*self.config["study"]["methods"], "reference", *uses]
 
+    def field_inverse(self, map_name: str) -> str:
+        """How a map's decoded field takes places back to codes: "exact" (the method's own
+        inverse) where it has a closed-form one, or an iterative one the config asks for
+        (``atlas.field_exact_inverse``); "neighbours" otherwise (the neighbour-weighted mean)."""
+        method = methods.get(self.map_method(map_name)[0])
+        if method.inverse is None:
+            return "neighbours"
+        if method.inverse_iterative and not self.config["atlas"]["field_exact_inverse"]:
+            return "neighbours"
+        return "exact"
+
     def has_field(self, model: str) -> bool:
         """Whether the atlas shows a decoded field for a model's maps: it needs a decoder (a
         vectors dataset's ``none`` has none) and ``atlas.field_grid`` above 0."""

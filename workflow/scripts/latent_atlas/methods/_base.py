@@ -52,7 +52,9 @@ class Method:
     ``parametric_umap``). ``inverse`` takes places of a train map back to codes (the atlas's
     decoded field) with the fitted object ``fit`` returned, which the project rule saves beside
     the map and ``load`` reads back; without one the field uses the neighbour-weighted mean of
-    nearby codes.
+    nearby codes. An ``inverse_iterative`` inverse optimises each place (UMAP's): the field uses
+    it only where the config asks (``atlas.field_exact_inverse``), the neighbour-weighted one
+    otherwise; a closed-form inverse (PCA's) is always used.
     """
 
     name: str
@@ -67,11 +69,12 @@ class Method:
     packages: tuple[str, ...] = ()  # distributions whose versions shape its maps (report)
     env: str = "projection"
     inverse: Inverse | None = None
+    inverse_iterative: bool = False
     load: Callable[[str | os.PathLike[str]], Any] = load_fitted
 
 
 def half_cores(most: int, cores: int) -> int:
-    """Half the run's cores, at least one and at most ``most`` (see planning.half_cores)."""
+    """Half the run's cores, at least one and at most ``most`` (see scheduling.Schedule.half)."""
     return max(1, min(most, cores // 2))
 
 

@@ -154,6 +154,7 @@ METHOD = Method(
     threads=threads,
     thread_dependent=thread_dependent,
     inverse=inverse,
+    inverse_iterative=True,
     load=load,
     description="fuzzy neighbour graph laid out by stochastic gradient descent",
     packages=("umap-learn", "pynndescent", "numba"),
