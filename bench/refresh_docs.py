@@ -27,6 +27,7 @@ BENCHES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "study": (NICE, ()),
     "train": ((), ()),
     "project": ((), ()),
+    "field": ((), ()),
     "atlas-default": ((), ("--runs", "5")),
     "atlas-five-models": ((), ("--study", "five-models", "--runs", "3")),
     "atlas-vectors": ((), ("--study", "vectors", "--runs", "3")),

@@ -109,3 +109,29 @@ def test_project_bench_times_every_registered_method(tmp_path: Path):
     assert set(rows) == {"pca", "trimap"}, proc.stdout
     assert rows["pca"][-1] == "placed" and " ".join(rows["trimap"][-4:]) == "fitted in with train"
     assert rows["trimap"][2] == "16"  # TriMap builds its own graph of all points
+
+
+def test_the_study_ratio_is_kept_per_host():
+    """The headline ratio depends on the host: each run puts its host first and keeps the other
+    hosts' latest rows, also from a block written before the table existed."""
+    import study
+
+    old = "\n".join(
+        [
+            "- date: 2026-12-03 07:17 UTC",
+            "- machine: 2 cores, Intel(R) Xeon(R) Processor, 23.5 GiB RAM",
+            "| wall (s) | 557.4 | 344.1 |",
+            "| train | 187.9 |",
+        ]
+    )
+    first = study.previous_hosts(old)
+    assert first == [
+        ["2 cores, Intel(R) Xeon(R) Processor, 23.5 GiB RAM", "2026-12-03", "557.4", "187.9",
+         "344.1", "0.62x"]
+    ]  # fmt: skip
+    amd = ["2 cores, AMD EPYC", "2026-12-05", "352.2", "97.4", "200.0", "0.57x"]
+    body = study.hosts_body(amd, old)
+    assert study.previous_hosts(body) == [amd, *first]
+    again = study.hosts_body([*amd[:4], "190.0", "0.54x"], body)  # the same host: replaced
+    assert [row[0] for row in study.previous_hosts(again)] == [amd[0], first[0][0]]
+    assert study.previous_hosts(again)[0][-1] == "0.54x"
