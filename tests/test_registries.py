@@ -291,7 +291,9 @@ def test_every_kind_declares_the_capabilities_of_what_it_builds(name, tmp_path):
     from latent_atlas.training import load_model
 
     kind = kinds.get(name)
-    spec = {"kind": name, "latent_dim": 4, "hidden": [8]}
+    fields = PROPS["models"]["additionalProperties"]["properties"]
+    defaults = {k: v["default"] for k, v in fields.items() if "default" in v}
+    spec = kinds.spec_of({**defaults, "kind": name, "latent_dim": 4, "hidden": [8]})
     model = kinds.build_model(spec, 64, (8, 8))
     shown = models.graph_capabilities(model)
     assert shown == {cap: getattr(kind, cap) for cap in shown}

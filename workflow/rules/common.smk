@@ -280,18 +280,25 @@ def job_of(path):
     return str(producer.benchmark.apply_wildcards(fill)), outputs
 
 
+def study_files():
+    """(every file of the study, the benchmark files of the jobs that write them): the files of
+    study_results and the other outputs of their jobs (an SVG beside a PNG, a holdout model's
+    history)."""
+    results = study_results()
+    files = layout.files(results)
+    jobs = [job_of(f) for f in files]
+    known = set(files)
+    others = [f for job in jobs if job for f in job[1] if f not in known]
+    timings = [job[0] for job in jobs if job]
+    return results, list(dict.fromkeys(others)), list(dict.fromkeys(timings))
+
+
 def report_inputs(wildcards):
     """The report's files (study_results) as flat named inputs, with the benchmark of every job
     that wrote one of them (the report lists each job's time and memory) and that job's other
-    outputs (a deleted one is rebuilt: its SVG beside a PNG, a holdout model's history).
-    """
-    results = study_results()
-    jobs = [job_of(f) for f in layout.files(results)]
-    results["benchmarks"] = list(dict.fromkeys(job[0] for job in jobs if job))
-    known = set(layout.files(results))
-    outputs = [f for job in jobs if job for f in job[1] if f not in known]
-    results["outputs"] = list(dict.fromkeys(outputs))
-    return layout.flatten(results)
+    outputs."""
+    results, others, timings = study_files()
+    return layout.flatten({**results, "outputs": others, "benchmarks": timings})
 
 
 def atlas_inputs(wildcards):
@@ -301,13 +308,11 @@ def atlas_inputs(wildcards):
 
 def all_targets():
     """What a bare `snakemake` builds: the deliverables (the report, the atlas, the metrics
-    table, the sweeps' summaries and figures); every other file follows from their inputs.
+    table, the sweeps' summaries and figures); every other file follows from their inputs. In a
+    finished study (its deliverables there), a deleted file of the study is named too, so that
+    it is rebuilt (Snakemake would leave it out while everything after it is up to date).
     Before that, no existing file of the study may be damaged (checked by the main process only:
     a cluster job's parse may see a file another job is writing)."""
-    if workflow.is_main_process:
-        found = integrity.damaged(layout.files(study_results()))
-        if found:
-            raise WorkflowError(integrity.damage_message(found))
     sweeps = [
         path
         for name in PLAN.sweeps
@@ -315,4 +320,14 @@ def all_targets():
         if isinstance(path, str)
     ]
     metrics = str(rules.study_metrics.output.table)
-    return [*rules.report.output, *rules.atlas.output, metrics, *sweeps]
+    targets = [*rules.report.output, *rules.atlas.output, metrics, *sweeps]
+    if not workflow.is_main_process:
+        return targets
+    results, others, _ = study_files()
+    files = [*layout.files(results), *others]
+    found = integrity.damaged(files)
+    if found:
+        raise WorkflowError(integrity.damage_message(found))
+    if all(Path(t).exists() for t in targets):
+        targets += [f for f in files if not Path(f).exists()]
+    return targets
