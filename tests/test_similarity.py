@@ -131,14 +131,16 @@ def test_a_dataset_with_two_spaces_or_more_gets_a_similarity_job():
 
     two = "study={datasets: [digits], models: [ae32, vae]}"
     p = plan(two)
-    assert p.similarity_models("digits") == ["ae32", "vae"] and p.similarity_pixels("digits")
-    assert {("similarity", "digits"), ("pixel_neighbors", "digits")} <= _jobs(two)
+    assert p.similarity_models("digits") == ["ae32", "vae"] and not p.similarity_pixels("digits")
+    jobs = _jobs(two)
+    assert ("similarity", "digits") in jobs and ("pixel_neighbors", "digits") not in jobs
     assert p.similarity_params() == {"k": 10, "permutations": 100, "seed": 0}
-    one = "study={datasets: [digits], models: [ae32]}"  # ae32 and the pixels
-    assert ("similarity", "digits") in _jobs(one)
-    alone = (one, "similarity={pixels: false}")
-    assert not {r for r, _ in _jobs(*alone)} & {"similarity", "pixel_neighbors"}
-    off = (two, "similarity={enabled: false}")
+    one = "study={datasets: [digits], models: [ae32]}"  # one space: nothing to compare
+    assert not {r for r, _ in _jobs(one)} & {"similarity", "pixel_neighbors"}
+    pixels = (one, "similarity={pixels: true}")  # ae32 and the pixels
+    assert plan(*pixels).similarity_pixels("digits")
+    assert {("similarity", "digits"), ("pixel_neighbors", "digits")} <= _jobs(*pixels)
+    off = (two, "similarity={enabled: false, pixels: true}")
     assert not {r for r, _ in _jobs(*off)} & {"similarity", "pixel_neighbors"}
 
 
