@@ -92,13 +92,18 @@ def run_jobs(env: dict, out: str) -> dict[str, tuple[str, str]]:
     run's ID and writes ``rule_<rule>`` (``rule_<group>_<its rules>`` for a group) into its
     comment, which this cluster's accounting keeps."""
     run_id = re.search(r"SLURM run ID: (\S+)", out).group(1)
-    listing = subprocess.run(
-        ["sacct", "-X", "-n", "-P", "-a", "--name", run_id, "-o", "JobID,Comment,State"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        check=True,
-    ).stdout
+    deadline = time.monotonic() + 120
+    while True:  # the accounting daemon records jobs a little after they end (later on a busy box)
+        listing = subprocess.run(
+            ["sacct", "-X", "-n", "-P", "-a", "--name", run_id, "-o", "JobID,Comment,State"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            check=True,
+        ).stdout
+        if listing.strip() or time.monotonic() > deadline:
+            break
+        time.sleep(5)
     rules = set(job_stats(out))
     jobs = {}
     for line in filter(str.strip, listing.splitlines()):
