@@ -100,3 +100,13 @@ def test_no_job_is_handed_a_results_path_outside_its_inputs(tiny_variants: Path)
             for path in re.findall(r"(?:results|benchmarks)/[^'\" ,}\]]+", value):
                 assert path.endswith("/.resume"), (meta["rule"], output, path)
     assert {"report", "atlas", "sweep_summary", "plot_sweep", "train"} <= rules
+
+
+@pytest.mark.slow(reason="a dry run on a copy of the tiny study (its run is shared)")
+def test_deleted_timings_rerun_only_the_report_that_lists_them(tiny_study: Path, tmp_path: Path):
+    """The report's inputs hold the jobs' benchmark files; a finished job whose file is gone is
+    not run again for it (that would be the whole study after `rm -rf benchmarks`)."""
+    wd = tmp_path / "wf"
+    shutil.copytree(tiny_study, wd, symlinks=True)
+    shutil.rmtree(wd / "benchmarks")
+    assert {rule for rule, _ in reruns(wd)} == {"report", "all"}

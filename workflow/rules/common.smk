@@ -281,15 +281,20 @@ def job_of(path):
 
 
 def study_files():
-    """(every file of the study, the benchmark files of the jobs that write them): the files of
-    study_results and the other outputs of their jobs (an SVG beside a PNG, a holdout model's
-    history)."""
+    """(the files of study_results, the other outputs of their jobs (an SVG beside a PNG, a
+    holdout model's history), the benchmark files of those jobs)."""
     results = study_results()
     files = layout.files(results)
-    jobs = [job_of(f) for f in files]
+    jobs = [job for job in map(job_of, files) if job]
     known = set(files)
-    others = [f for job in jobs if job for f in job[1] if f not in known]
-    timings = [job[0] for job in jobs if job]
+    others = [f for _, outputs in jobs for f in outputs if f not in known]
+    # a job's timing where it has one, or will (a finished job whose benchmark file is gone is
+    # not rerun for it: asking for the file would)
+    timings = [
+        bench
+        for bench, outputs in jobs
+        if Path(bench).exists() or not all(Path(f).exists() for f in outputs)
+    ]
     return results, list(dict.fromkeys(others)), list(dict.fromkeys(timings))
 
 
