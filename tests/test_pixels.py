@@ -54,3 +54,15 @@ def test_the_pixel_graph_gives_the_same_reference_and_an_approximate_one_none(tm
     searched = pixels.pixel_reference(d, [1, 5, 10], max_points, 4, 1)
     assert pixels.reference_from_graph(d, graph, [1, 5, 10]) == searched
     assert pixels.reference_from_graph(d, {**graph, "approximate": np.array(1)}, [1]) is None
+
+
+def test_wide_data_are_searched_by_faiss_with_the_same_neighbours():
+    """Pixels (128-D and wider) go to faiss's exact flat index: the neighbours scikit-learn's
+    search finds, and so the same accuracies."""
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(3)
+    train, test = rng.random((800, 196), np.float32), rng.random((120, 196), np.float32)
+    ours = metrics.nearest_train(train, test, 7, 1)
+    theirs = NearestNeighbors(n_neighbors=7).fit(train).kneighbors(test, return_distance=False)
+    np.testing.assert_array_equal(ours, theirs)
