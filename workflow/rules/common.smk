@@ -254,12 +254,28 @@ def sweep_inputs(*keys):
     return inputs
 
 
+def comparison_inputs(wildcards):
+    """The comparison figure's files: every map of the study, each dataset's data (its class
+    names) and the study's metrics table (the maps' titles), as flat named inputs."""
+    models = {f"{d}/{m}": model_results(d, m) for d, m in PLAN.study_pairs()}
+    return layout.flatten(
+        {
+            "maps": {key: files["maps"] for key, files in models.items()},
+            "data": {
+                d: dataset_results(d)["data"] for d in config["study"]["datasets"]
+            },
+            "metrics": str(rules.study_metrics.output.table),
+        }
+    )
+
+
 def study_results():
     """Every file of the study by name: the metrics table, each dataset's and each model's
     files, the sweeps' and the downloads (their SHA-256s go into the report's provenance).
     """
     return {
         "metrics": str(rules.study_metrics.output.table),
+        "comparison": dict(rules.plot_comparison.output.items()),
         "datasets": {d: dataset_results(d) for d in config["study"]["datasets"]},
         "models": {f"{d}/{m}": model_results(d, m) for d, m in PLAN.study_pairs()},
         "sweeps": {name: sweep_results(name) for name in PLAN.sweeps},
@@ -325,7 +341,8 @@ def all_targets():
         if isinstance(path, str)
     ]
     metrics = str(rules.study_metrics.output.table)
-    targets = [*rules.report.output, *rules.atlas.output, metrics, *sweeps]
+    figure = [*rules.plot_comparison.output]
+    targets = [*rules.report.output, *figure, *rules.atlas.output, metrics, *sweeps]
     if not workflow.is_main_process:
         return targets
     results, others, _ = study_files()

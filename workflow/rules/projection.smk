@@ -139,7 +139,7 @@ rule field_codes:
         "logs/{dataset}/{model}/field_codes_{method}.log",
     benchmark:
         "benchmarks/{dataset}/{model}/field_codes_{method}.tsv"
-    priority: scheduling.PRIORITY_METRICS  # the atlas waits for it: not last
+    priority: scheduling.PRIORITY_FIELD  # the atlas waits for it: not last
     conda:
         "../../envs/projection.yaml"
     threads: 1
@@ -166,7 +166,7 @@ rule decode_field:
         "logs/{dataset}/{model}/decode_field_{method}.log",
     benchmark:
         "benchmarks/{dataset}/{model}/decode_field_{method}.tsv"
-    priority: scheduling.PRIORITY_METRICS  # the atlas waits for it: not last
+    priority: scheduling.PRIORITY_FIELD  # the atlas waits for it: not last
     conda:
         "../../envs/tensorflow.yaml"
     threads: tf_threads(1)

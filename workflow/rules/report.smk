@@ -79,6 +79,33 @@ rule plot_model:
         "../scripts/plot_model.py"
 
 
+rule plot_comparison:
+    input:
+        unpack(comparison_inputs),
+        code=script_code("plot_comparison"),
+    output:
+        png=report(
+            "results/report/comparison.png",
+            caption="../report/comparison.rst",
+            category="Maps",
+            labels={"figure": "comparison"},
+        ),
+        svg="results/report/comparison.svg",
+    log:
+        "logs/plot_comparison.log",
+    benchmark:
+        "benchmarks/plot_comparison.tsv"
+    priority: scheduling.PRIORITY_FIELD
+    conda:
+        "../../envs/projection.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    script:
+        "../scripts/plot_comparison.py"
+
+
 rule report:
     input:
         unpack(report_inputs),
@@ -86,13 +113,6 @@ rule report:
         template=package_files("templates/report.html.j2"),
     output:
         html="results/report/index.html",
-        comparison_png=report(
-            "results/report/comparison.png",
-            caption="../report/comparison.rst",
-            category="Maps",
-            labels={"figure": "comparison"},
-        ),
-        comparison_svg="results/report/comparison.svg",
         metrics=report(
             "results/report/metrics.csv",
             caption="../report/metrics.rst",

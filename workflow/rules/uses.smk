@@ -40,7 +40,7 @@ rule use_inputs:
         "logs/{dataset}/{model}/use_inputs.log",
     benchmark:
         "benchmarks/{dataset}/{model}/use_inputs.tsv"
-    priority: scheduling.PRIORITY_METRICS  # the uses and their figures wait for it
+    priority: scheduling.PRIORITY_FIELD  # the uses and their figures wait for it
     conda:
         "../../envs/tensorflow.yaml"
     threads: tf_threads(2)

@@ -11,8 +11,6 @@ with rule_log(snakemake.log[0]):
         snakemake.scriptdir,  # git commit of the workflow checkout
         {
             "html": out.html,
-            "png": out.comparison_png,
-            "svg": out.comparison_svg,
             "metrics": out.metrics,
             "summary": out.summary,
         },

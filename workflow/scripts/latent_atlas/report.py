@@ -427,32 +427,21 @@ def make(
     workflow_dir: str | os.PathLike[str],
     out: Mapping[str, str],
 ) -> dict:
-    """The report rule: comparison figure, then the HTML, metrics.csv and summary.json.
+    """The report rule: the HTML (the comparison figure of plot_comparison in it), metrics.csv
+    and summary.json.
 
     ``results`` names every input file (the rule's inputs, ``study_results`` in the workflow's
-    rules: "metrics", "datasets" and "models" per "dataset/model", "sweeps", "resources",
-    "benchmarks"), so the results layout is written once, in the rules, not here. A vectors
-    dataset's model `none` is mapped, not trained: it has no history and no model figures.
+    rules: "metrics", "comparison", "datasets" and "models" per "dataset/model", "sweeps",
+    "resources", "benchmarks"), so the results layout is written once, in the rules, not here.
+    A vectors dataset's model `none` is mapped, not trained: it has no history and no model
+    figures.
     """
-    from .io import load_npz
-
     models = results["models"]
     datasets = results["datasets"]
-    names = {
-        d: [str(n) for n in load_npz(files["data"], ("class_names",))["class_names"]]
-        for d, files in datasets.items()
-    }
-    comparison(
-        {key: files["maps"] for key, files in models.items()},
-        results["metrics"],
-        {key: names[key.split("/", 1)[0]] for key in models},
-        out["png"],
-        out["svg"],
-    )
     trained = {key: files for key, files in models.items() if files.get("history")}
     return build(
         metrics_csv=results["metrics"],
-        comparison_png=out["png"],
+        comparison_png=results["comparison"]["png"],
         model_figures={key: dict(files["figures"]) for key, files in trained.items()},
         data_figures={f"{d}: samples": files["figure"] for d, files in datasets.items()},
         histories={key: files["history"] for key, files in trained.items()},

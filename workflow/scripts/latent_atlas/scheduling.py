@@ -19,9 +19,11 @@ from .planning import Plan
 PRIORITY_CHAIN = 30
 PRIORITY_MAPS = 20
 PRIORITY_METRICS = 10
+PRIORITY_FIELD = 5  # after the metrics (the report's chain), before the figures
 DEFAULT_CORES = 2  # where a run gives no --cores (a cluster: the profile sets threads per rule)
 
-__all__ = ["DEFAULT_CORES", "PRIORITY_CHAIN", "PRIORITY_MAPS", "PRIORITY_METRICS", "Schedule"]
+__all__ = ["DEFAULT_CORES", "PRIORITY_CHAIN", "PRIORITY_FIELD", "PRIORITY_MAPS", "Schedule"]
+__all__ += ["PRIORITY_METRICS"]
 __all__ += ["half_cores", "run_cores"]
 
 
