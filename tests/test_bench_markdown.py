@@ -25,6 +25,7 @@ SECTIONS = (
     "study",
     "train",
     "project",
+    "field",
     "atlas-default",
     "atlas-five-models",
     "atlas-vectors",
@@ -159,8 +160,8 @@ def test_refresh_docs_dry_run_lists_every_benchmark():
     scripts = [re.search(r"bench/(\w+)\.py", line).group(1) for line in out]
     assert scripts == [s.split("-")[0] for s in SECTIONS]
     assert all(line.endswith("--markdown docs/performance.md") for line in out)
-    assert "nice -n 10 " in out[0] and "bench/atlas.py --runs 5 " in out[3]
-    assert "bench/atlas.py --study vectors " in out[5]
+    assert "nice -n 10 " in out[0] and "bench/atlas.py --runs 5 " in out[4]
+    assert "bench/atlas.py --study vectors " in out[6]
     only = subprocess.run([*script, "--only", "scale", "train"], capture_output=True, text=True)
     picked = [re.search(r"bench/(\w+)\.py", line).group(1) for line in only.stdout.splitlines()]
     assert picked == ["train", "scale"]  # the page's order, whatever the order asked
