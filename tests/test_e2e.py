@@ -194,6 +194,7 @@ def test_changing_a_umap_parameter_reruns_only_umap_downstream(study, tmp_path):
         "decode_field",
         "model_metrics",
         "study_metrics",
+        "plot_comparison",
         "report",
         "atlas",
         "all",

@@ -14,7 +14,7 @@ from test_extending import apply
 
 # The jobs that gather every map or model (they use every entry of the study).
 AGGREGATES = {"model_metrics", "study_metrics", "report", "atlas", "sweep_summary", "plot_sweep"}
-AGGREGATES |= {"all"}  # the target rule
+AGGREGATES |= {"plot_comparison", "all"}  # every map side by side; the target rule
 # What the codes, graphs and maps come from: a measure changes none of them.
 UPSTREAM = {"normalise", "train", "train_holdout", "encode", "neighbors", "project"}
 
