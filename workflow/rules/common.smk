@@ -1,6 +1,7 @@
 # Input functions over latent_atlas.planning (the tested planning code) and the results layout
 # as the rules' outputs write it. No rules here.
 
+import functools
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -296,9 +297,11 @@ def job_of(path):
     return str(producer.benchmark.apply_wildcards(fill)), outputs
 
 
+@functools.cache
 def study_files():
     """(the files of study_results, the other outputs of their jobs (an SVG beside a PNG, a
-    holdout model's history), the benchmark files of those jobs)."""
+    holdout model's history), the benchmark files of those jobs), found once per run: the
+    targets and the report's inputs both read it."""
     results = study_results()
     files = layout.files(results)
     jobs = [job for job in map(job_of, files) if job]

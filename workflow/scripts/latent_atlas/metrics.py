@@ -61,12 +61,9 @@ def nearest_train(train_x: np.ndarray, test_x: np.ndarray, k: int, threads: int)
     pixels: one BLAS product, several times faster than scikit-learn's chunked brute force),
     scikit-learn's search otherwise (the same neighbours)."""
     if train_x.shape[1] >= 128 and k < len(train_x):
-        import faiss
+        from .neighbors import faiss_search
 
-        faiss.omp_set_num_threads(max(1, threads))
-        index = faiss.IndexFlatL2(train_x.shape[1])
-        index.add(np.ascontiguousarray(train_x, dtype=np.float32))
-        return index.search(np.ascontiguousarray(test_x, dtype=np.float32), k)[1]
+        return faiss_search(train_x, [test_x], k, threads)[1]
     from sklearn.neighbors import NearestNeighbors
 
     nn = NearestNeighbors(n_neighbors=k, n_jobs=threads).fit(train_x)

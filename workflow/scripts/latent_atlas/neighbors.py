@@ -83,18 +83,30 @@ def faiss_knn_graph(
 ) -> dict[str, np.ndarray]:
     """:func:`knn_graph` by faiss's exact flat index: the same neighbours, in half the time
     on wide data (784-D pixels), where sklearn's brute force spends it in distance chunks."""
-    import faiss
-
     if k >= len(z_train):
         return knn_graph(z_train, z_test, k, threads)  # its error
-    faiss.omp_set_num_threads(max(1, threads))
-    index = faiss.IndexFlatL2(z_train.shape[1])
-    index.add(np.ascontiguousarray(z_train, dtype=np.float32))
-    train_dist, train_ind = index.search(np.ascontiguousarray(z_train, dtype=np.float32), k)
-    test_dist, test_ind = index.search(np.ascontiguousarray(z_test, dtype=np.float32), k)
+    train_dist, train_ind, test_dist, test_ind = faiss_search(
+        z_train, [z_train, z_test], k, threads
+    )
     return _self_first(
         train_ind, np.sqrt(np.maximum(train_dist, 0)), test_ind, np.sqrt(np.maximum(test_dist, 0))
     )
+
+
+def faiss_search(
+    base: np.ndarray, queries: list[np.ndarray], k: int, threads: int
+) -> list[np.ndarray]:
+    """Exact squared distances and indices of each query set's ``k`` nearest rows of ``base``
+    (faiss's flat index, built once), as [dist, ind] per query set, flattened."""
+    import faiss
+
+    faiss.omp_set_num_threads(max(1, threads))
+    index = faiss.IndexFlatL2(base.shape[1])
+    index.add(np.ascontiguousarray(base, dtype=np.float32))
+    out: list[np.ndarray] = []
+    for q in queries:
+        out += index.search(np.ascontiguousarray(q, dtype=np.float32), k)
+    return out
 
 
 def _self_first(
