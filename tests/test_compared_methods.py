@@ -152,7 +152,7 @@ def test_joint_methods_use_an_approximate_graph_where_the_shared_one_is(latent, 
     d = ((z[:, None] - z[None]) ** 2).sum(-1)
     np.testing.assert_array_equal(np.sort(exact_ind, 1), np.sort(np.argsort(d, 1)[:, :15], 1))
     calls = []
-    monkeypatch.setattr(  # NN-descent itself is tested in test_scale.py
+    monkeypatch.setattr(  # the approximate graph itself is tested in test_scale.py
         neighbors,
         "approximate_knn_graph",
         lambda *a: calls.append(a) or neighbors.knn_graph(*a[:4]),

@@ -84,7 +84,7 @@ def test_above_threshold_is_approximate_and_measured(latent, approx, tmp_path, c
     assert abs(float(approx["test_recall"]) - full_test) < 0.05
     with caplog.at_level(logging.INFO):
         again = neighbors.build(latent, LOW, 1, tmp_path / "again.npz")
-    assert "approximate (NN-descent" in caplog.text and "recall" in caplog.text
+    assert "approximate (faiss HNSW" in caplog.text and "recall" in caplog.text
     stored = np.load(tmp_path / "again.npz")
     assert float(stored["test_recall"]) == float(approx["test_recall"])
     # Seeded: the same codes give the same graph.
@@ -160,3 +160,70 @@ def test_bad_scale_config_fails_early(override: str, needle: str):
     with pytest.raises((WorkflowError, AtlasError)) as err:
         plan(override)
     assert needle in str(err.value)
+
+
+def test_the_approximate_graph_is_deterministic_and_logs_its_progress(latent, tmp_path, caplog):
+    """Built twice: the same graph, bit for bit (the index is built on one thread); the log
+    tells how far the index and the searches have come."""
+    with caplog.at_level(logging.INFO):
+        a = neighbors.build(latent, LOW, 2, tmp_path / "a.npz")
+    b = neighbors.build(latent, LOW, 2, tmp_path / "b.npz")
+    for key in ("train_ind", "train_dist", "test_ind", "test_dist"):
+        np.testing.assert_array_equal(a[key], b[key])
+    assert "HNSW index: 3000/3000 rows (100%)" in caplog.text
+    assert "HNSW search, test rows (k=16): 300/300 rows (100%)" in caplog.text
+
+
+def test_the_exact_graph_in_chunks_is_the_graph_of_one_query(latent, monkeypatch, caplog):
+    """Queried in chunks (a progress line each): the same neighbours and distances, bit for
+    bit, as one query of every row."""
+    from sklearn.neighbors import NearestNeighbors
+
+    z, q = latent["z_train"], latent["z_test"]
+    nn = NearestNeighbors(n_neighbors=16, algorithm="brute").fit(z)
+    whole = nn.kneighbors(z)
+    monkeypatch.setattr(neighbors, "QUERY_CHUNK", 512)
+    monkeypatch.setattr(neighbors.Progress, "EVERY", 0.0)  # a line for every chunk
+    with caplog.at_level(logging.INFO):
+        chunked = neighbors.knn_graph(z, q, 16, 1)
+    test_dist, test_ind = nn.kneighbors(q)
+    one = neighbors._self_first(whole[1], whole[0], test_ind, test_dist)
+    for key in ("train_ind", "train_dist", "test_ind", "test_dist"):
+        np.testing.assert_array_equal(chunked[key], one[key])
+    assert caplog.text.count("exact kNN, train rows:") == 6  # 3000 rows, 512 a chunk
+    assert "exact kNN, train rows: 3000/3000 rows (100%)" in caplog.text
+
+
+@pytest.mark.parametrize("method", ["tsne", "umap"])
+def test_large_data_get_the_large_data_schedule(latent, approx, tmp_path, method):
+    """Above knn_exact_max_points (an approximate graph) t-SNE and UMAP run their large_data
+    schedules; below it, the configured ones (the map records which)."""
+    from latent_atlas import maps, projections
+
+    params = {
+        "tsne": {
+            "backend": "opentsne",
+            "perplexity": 5,
+            "n_iter": 60,
+            "seed": 0,
+            "large_data": {"early_exaggeration_iter": 20, "n_iter": 50},
+        },
+        "umap": {
+            "n_neighbors": 15,
+            "min_dist": 0.1,
+            "deterministic": True,
+            "seed": 0,
+            "large_data": {"n_epochs": 30},
+        },
+    }[method]
+    exact = neighbors.build(latent, {**LOW, "exact_max_points": None}, 1, tmp_path / "e.npz")
+    infos = {}
+    for name, graph in (("large", approx), ("small", exact)):
+        projections.project(method, latent, graph, params, 1, tmp_path / f"{name}.parquet")
+        infos[name] = maps.read_map(tmp_path / f"{name}.parquet")[1]
+    if method == "tsne":
+        assert infos["large"]["iterations"] == "20 early exaggeration + 50"
+        assert infos["small"]["iterations"] == "250 early exaggeration + 60"
+    else:
+        assert infos["large"]["epochs"] == 30
+        assert infos["small"]["epochs"] == "umap-learn's default"

@@ -4,7 +4,7 @@ t-SNE's affinities, UMAP's fuzzy graph, the placement of test points into both m
 latent-space k-NN accuracy all start from the same neighbours, so we compute them once (exact,
 brute force on BLAS: 60,000 x 60,000 x 32 is seconds) instead of letting each library run its own
 approximate search. Brute force is O(n^2): above ``exact_max_points`` training points the graph
-is approximate (pynndescent's NN-descent, which umap-learn already depends on), and its recall
+is approximate (faiss's HNSW index, the library the exact wide searches use too), and its recall
 against exact neighbours is measured on a seeded sample, logged and stored in the graph.
 """
 
@@ -18,8 +18,13 @@ import numpy as np
 
 from .errors import AtlasError
 from .io import load_npz, save_npz
+from .logs import Progress
 
 log = logging.getLogger(__name__)
+QUERY_CHUNK = 256 * 64  # rows per kNN query between two progress lines
+# faiss HNSW (the approximate graph): links per point, candidate lists when building and searching
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 16, 40, 128
+HNSW_ADD_CHUNK = 100_000  # points inserted between two progress lines
 
 NEIGHBOR_KEYS = ("train_index", "test_index", "train_ind", "train_dist", "test_ind", "test_dist")
 # Graph metadata (0-d arrays): 1 if approximate; recall of the train and test rows (1.0 = exact).
@@ -73,9 +78,27 @@ def knn_graph(
             "e.g. a perplexity); lower that setting, raise projection.max_points or use more data"
         )
     nn = NearestNeighbors(n_neighbors=k, algorithm="brute", n_jobs=threads).fit(z_train)
-    train_dist, train_ind = nn.kneighbors(z_train)
-    test_dist, test_ind = nn.kneighbors(z_test)
+    train_dist, train_ind = _chunked(nn, z_train, "exact kNN, train rows")
+    test_dist, test_ind = _chunked(nn, z_test, "exact kNN, test rows")
     return _self_first(train_ind, train_dist, test_ind, test_dist)
+
+
+def _chunked(nn: object, queries: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """``nn.kneighbors(queries)`` in chunks of QUERY_CHUNK rows, a progress line per chunk.
+
+    The chunk is a multiple of scikit-learn's own distance chunk (256 rows), so each row's
+    distances come from the same computations as in one call: the same neighbours, bit for bit.
+    """
+    progress = Progress(what, len(queries))
+    dist, ind = [], []
+    for start in range(0, len(queries), QUERY_CHUNK):
+        d, i = nn.kneighbors(queries[start : start + QUERY_CHUNK])
+        dist.append(d)
+        ind.append(i)
+        progress.update(start + len(d))
+    if not dist:
+        return nn.kneighbors(queries)
+    return np.concatenate(dist), np.concatenate(ind)
 
 
 def faiss_knn_graph(
@@ -135,39 +158,51 @@ def _self_first(
 def approximate_knn_graph(
     z_train: np.ndarray, z_test: np.ndarray, k: int, threads: int, seed: int
 ) -> dict[str, np.ndarray]:
-    """NN-descent kNN (pynndescent): train->train (self first) and test->train, k columns each.
+    """Approximate kNN by faiss's HNSW index: train->train (self first) and test->train.
 
-    Memory and time grow about linearly with n (a forest of random projection trees plus a
-    k-column graph), where brute force is n x n distance work. Seeded: the same codes give the
-    same graph.
+    Time and memory grow about as n log n (a navigable small-world graph of HNSW_M links per
+    point), where brute force is n x n distance work. The same codes give the same graph: the
+    index is built on one thread (its insertion order, and faiss's fixed level seed, then
+    decide it) and only the read-only search runs on ``threads``. ``seed`` is unused (faiss
+    seeds itself); kept so that every graph builder takes the same arguments.
     """
+    del seed
     if k >= len(z_train):
         raise AtlasError(
             f"neighbors: k={k} needs more than {len(z_train)} training points; lower "
             "projection perplexity/n_neighbors or raise max_points"
         )
-    from pynndescent import NNDescent
+    import faiss
 
     z_train = np.ascontiguousarray(z_train, np.float32)
-    index = NNDescent(
-        z_train,
-        n_neighbors=k,
-        metric="euclidean",
-        random_state=seed,
-        n_jobs=threads,
-        low_memory=True,
-        compressed=False,
-    )
-    train_ind, train_dist = index.neighbor_graph
-    test_ind, test_dist = index.query(np.ascontiguousarray(z_test, np.float32), k=k)
-    train_ind, train_dist = np.array(train_ind), np.array(train_dist)
-    missing = train_ind < 0  # NN-descent can leave a slot empty on tiny or degenerate data
-    if missing.any():
+    index = faiss.IndexHNSWFlat(z_train.shape[1], HNSW_M)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    faiss.omp_set_num_threads(1)  # a deterministic graph: insertion on one thread
+    progress = Progress("HNSW index", len(z_train))
+    for start in range(0, len(z_train), HNSW_ADD_CHUNK):
+        index.add(z_train[start : start + HNSW_ADD_CHUNK])
+        progress.update(min(start + HNSW_ADD_CHUNK, len(z_train)))
+    faiss.omp_set_num_threads(max(1, threads))
+    index.hnsw.efSearch = max(HNSW_EF_SEARCH, k)
+    found = []
+    for name, queries in (("train", z_train), ("test", z_test)):
+        queries = np.ascontiguousarray(queries, np.float32)
+        progress = Progress(f"HNSW search, {name} rows (k={k})", len(queries))
+        dist, ind = [], []
+        for start in range(0, len(queries), QUERY_CHUNK):
+            d, i = index.search(queries[start : start + QUERY_CHUNK], k)
+            dist.append(d)
+            ind.append(i)
+            progress.update(start + len(d))
+        found.append((np.concatenate(ind), np.sqrt(np.maximum(np.concatenate(dist), 0))))
+    (train_ind, train_dist), (test_ind, test_dist) = found
+    missing = int((train_ind < 0).sum() + (test_ind < 0).sum())
+    if missing:  # fewer reachable points than k: tiny or degenerate data
         raise AtlasError(
-            f"neighbors: NN-descent left {int(missing.sum())} neighbour slots empty; raise "
+            f"neighbors: the approximate search left {missing} neighbour slots empty; raise "
             "projection.knn_exact_max_points so this graph is computed exactly"
         )
-    return _self_first(train_ind, train_dist, np.asarray(test_ind), np.asarray(test_dist))
+    return _self_first(train_ind, train_dist, test_ind, test_dist)
 
 
 def recall(
@@ -223,6 +258,7 @@ def build(
         kind = "exact"
     else:
         graph = approximate_knn_graph(z_train, z_test, params["k"], threads, params["seed"])
+        log.info("recall against exact neighbours on a seeded sample of %d rows", sample)
         train_recall = recall(
             z_train, z_train, graph["train_ind"], sample, params["seed"], threads, True
         )
@@ -236,7 +272,7 @@ def build(
             "recall_sample": np.array(sample),
         }
         kind = (
-            f"approximate (NN-descent, {len(train_index):,} train points > "
+            f"approximate (faiss HNSW, {len(train_index):,} train points > "
             f"projection.knn_exact_max_points={exact_max:,}); recall against exact neighbours "
             f"on a seeded sample of {sample:,} rows: train {train_recall:.4f}, "
             f"test {test_recall:.4f}"

@@ -78,6 +78,13 @@ def half_cores(most: int, cores: int) -> int:
     return max(1, min(most, cores // 2))
 
 
+def large_data(graph: Mapping[str, np.ndarray]) -> bool:
+    """Whether a map is of large data: more train points than projection.knn_exact_max_points,
+    where the shared graph is approximate (one threshold for the graph, the sampled measures and
+    the methods' ``large_data`` schedules)."""
+    return bool(np.asarray(graph.get("approximate", 0)))
+
+
 def fit_and_place(
     model: object, z_train: np.ndarray, z_test: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, dict]:  # (train map, test map, timing)

@@ -17,7 +17,15 @@ from typing import Any
 import numpy as np
 
 from ..errors import AtlasError
-from ._base import Method, Result, fit_and_place, half_cores, load_fitted, neighbour_codes
+from ._base import (
+    Method,
+    Result,
+    fit_and_place,
+    half_cores,
+    large_data,
+    load_fitted,
+    neighbour_codes,
+)
 
 
 def _umap(umap_learn: Any, params: Mapping, **extra: Any) -> Any:
@@ -28,6 +36,8 @@ def _umap(umap_learn: Any, params: Mapping, **extra: Any) -> Any:
         min_dist=params["min_dist"],
         metric="euclidean",
         random_state=params["seed"] if params["deterministic"] else None,
+        verbose=True,  # its stages and epochs, into the job's log (rule_log)
+        tqdm_kwds={"ascii": True, "mininterval": 10, "ncols": 80},
         **extra,
     )
 
@@ -69,9 +79,13 @@ def fit(
             np.ascontiguousarray(graph["test_ind"][:, :k]),
             np.ascontiguousarray(graph["test_dist"][:, :k]),
         )
+        epochs = {}
+        if large_data(graph):  # umap-learn's own default (200 above 10,000 points) otherwise
+            epochs["n_epochs"] = int((params.get("large_data") or {}).get("n_epochs", 100))
         model = _umap(
             umap_learn,
             params,
+            **epochs,
             n_jobs=1 if params["deterministic"] else threads,
             precomputed_knn=(graph["train_ind"][:, :k], graph["train_dist"][:, :k], index),
         )
@@ -79,6 +93,7 @@ def fit(
     info = {
         **timing,
         "deterministic": bool(params["deterministic"]),
+        "epochs": epochs.get("n_epochs", "umap-learn's default"),
         "placement": "test points placed with UMAP.transform into the train map",
     }
     return train_xy, test_xy, info, model
