@@ -66,3 +66,26 @@ def test_wide_data_are_searched_by_faiss_with_the_same_neighbours():
     ours = metrics.nearest_train(train, test, 7, 1)
     theirs = NearestNeighbors(n_neighbors=7).fit(train).kneighbors(test, return_distance=False)
     np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_vectors_table_is_not_searched_twice(workflow_dir, tmp_path):
+    """A vectors dataset's raw vectors are its codes: no pixel_reference job (a second k-NN
+    search of the same vectors); its model's reference job reports the latent rows as the raw
+    ones. An image dataset beside it keeps its pixel search."""
+    from byod import make_vectors
+    from conftest import dry_run_jobs
+
+    cfg = tmp_path / "vec.yaml"
+    table = make_vectors(tmp_path / "emb.parquet")
+    cfg.write_text(
+        "study: {datasets: [digits, emb], models: [ae32], methods: [pca]}\n"
+        f"datasets: {{emb: {{format: vectors, path: {table}}}}}\n"
+        "metrics: {pixels_reference: true}\n"
+    )
+    jobs = dry_run_jobs(workflow_dir, "--configfile", str(cfg))
+    searched = [w["dataset"] for rule, w in jobs if rule == "pixel_reference"]
+    assert searched == ["digits"]
+    refs = {w["dataset"]: w["model"] for rule, w in jobs if rule == "reference_metrics"}
+    assert refs == {"digits": "ae32", "emb": "none"}
+    latent = {"knn_acc_1": 0.9, "knn_acc_5": 0.95}
+    assert pixels.same_as_codes(latent) == latent

@@ -65,10 +65,19 @@ def tf_threads(most):
 
 
 def pixel_reference_input(wildcards):
-    """The dataset's raw-pixel k-NN table, if the study reports it (computed once per dataset)."""
-    if not config["metrics"]["pixels_reference"]:
+    """The dataset's raw-pixel k-NN table, if the study reports it (computed once per dataset).
+    A vectors dataset has none: its vectors are its codes, so the latent reference is it.
+    """
+    if not config["metrics"]["pixels_reference"] or pixels_are_codes(wildcards):
         return {}
     return {"pixels": expand(rules.pixel_reference.output.table, **wildcards)[0]}
+
+
+def pixels_are_codes(wildcards):
+    """A vectors dataset's model `none` maps the vectors themselves (scaled by one affine map):
+    their k-NN reference is the codes' own, read from the shared graph, not searched again.
+    """
+    return PLAN.dataset_models(wildcards.dataset) == ["none"]
 
 
 def pixel_graph(wildcards):
@@ -215,7 +224,8 @@ def dataset_results(dataset):
         "data": one(rules.normalise.output.data),
         "figure": one(rules.plot_data.output.png),
     }
-    if config["metrics"]["pixels_reference"]:
+    vectors = PLAN.dataset_models(dataset) == ["none"]
+    if config["metrics"]["pixels_reference"] and not vectors:
         files["pixels_reference"] = one(rules.pixel_reference.output.table)
     if PLAN.dataset_models(dataset) != ["none"]:
         files["judge"] = one(rules.fit_judge.output.judge)

@@ -222,6 +222,9 @@ rule reference_metrics:
         runtime=20,
     params:
         knn_k=config["metrics"]["knn_k"],
+        pixels_are_codes=lambda w: bool(
+            config["metrics"]["pixels_reference"] and pixels_are_codes(w)
+        ),
     script:
         "../scripts/reference_metrics.py"
 

@@ -15,5 +15,7 @@ with rule_log(snakemake.log[0]):
     )
     if snakemake.input.get("pixels"):
         refs["pixels"] = pixels.rows_for_model(pd.read_csv(snakemake.input.pixels))
+    elif snakemake.params.pixels_are_codes:
+        refs["pixels"] = pixels.same_as_codes(refs["latent"])
     w = snakemake.wildcards
     metrics.write_csv(metrics.tidy(refs, w.dataset, w.model), snakemake.output.table)

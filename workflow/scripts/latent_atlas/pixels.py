@@ -3,11 +3,13 @@
 One job per dataset runs it from data.npz alone, in parallel with training, and every model's
 reference table copies its rows. Where the study compares latent spaces with the pixels, the
 pixels' kNN graph already holds each test point's nearest training points: the reference votes
-among them (:func:`reference_from_graph`) instead of searching again.
+among them (:func:`reference_from_graph`) instead of searching again. A vectors dataset's
+vectors are its codes: its reference is the latent one (:func:`same_as_codes`), no search.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -16,6 +18,8 @@ import pandas as pd
 from .errors import AtlasError
 from .metrics import knn_accuracies, knn_accuracy_from_graph
 from .neighbors import map_points
+
+log = logging.getLogger(__name__)
 
 
 def pixel_reference(
@@ -41,6 +45,13 @@ def reference_from_graph(
         return None
     ytr, yte = data["y_train"][graph["train_index"]], data["y_test"][graph["test_index"]]
     return {f"knn_acc_{k}": knn_accuracy_from_graph(graph["test_ind"], ytr, yte, k) for k in ks}
+
+
+def same_as_codes(latent: Mapping[str, float]) -> dict[str, float]:
+    """A vectors dataset's raw reference: its vectors are its codes (one affine map apart, the
+    same neighbours), so it is the latent reference, not a second search of the same vectors."""
+    log.info("the vectors are the codes: the raw-vector k-NN reference is the latent one")
+    return dict(latent)
 
 
 def rows_for_model(table: pd.DataFrame) -> dict[str, float]:
