@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,6 +31,8 @@ SECTIONS = (
     "atlas-five-models",
     "atlas-vectors",
     "scale",
+    "end_to_end-1000000",
+    "end_to_end-300000",
 )
 MARKER = {"atlas": "atlas-default"}  # a script's default section, when not its own name
 DOC = REPO / "docs" / "performance.md"
@@ -331,3 +334,34 @@ def test_the_readmes_headline_numbers_are_the_benchmarks_own():
             f"the README quotes {number}, which docs/performance.md does not hold: rerun "
             "`.venv/bin/python bench/refresh_docs.py` and quote its numbers"
         )
+
+
+def test_end_to_end_section_says_budgets_guard_and_jobs():
+    e2e = bench("end_to_end")
+    run = {
+        "wall": 1500.0,
+        "peak_mb": 6144.0,
+        "jobs": [("table/none/project_tsne", 700.0, 3000.0), ("atlas", 60.0, 2500.0)],
+        "threads": {},
+        "spans": [("project[table,none,tsne]", 0.0, 700.0)],
+    }
+    quality = {"tsne": {"knn_acc_5": 0.9, "trustworthiness": 0.98, "fit_seconds": 690.0}}
+    checks = [
+        {
+            "method": m,
+            "straight_seconds": 900.0,
+            "ours": {"knn_acc_5": 0.90, "trustworthiness": ours_t},
+            "straight": {"knn_acc_5": 0.905, "trustworthiness": 0.99},
+        }
+        for m, ours_t in (("tsne", 0.985), ("umap", 0.97))
+    ]
+    text = "\n\n".join(e2e.markdown_body(1_000_000, 2, run, quality, checks, (1.0, 2.0)))
+    rows = _rows(text)
+    assert ["wall (min)", "25.0", "30"] in rows
+    assert ["peak memory, all processes (GB)", "6.00", "8"] in rows
+    guard = {r[0]: r[-1] for r in rows if len(r) == 7}
+    assert guard["t-SNE"] == "met"  # within 0.01 of the straight run
+    assert guard["UMAP"] == "**not met**"  # trustworthiness 0.02 below it
+    assert "| table/none/project_tsne | 700.0 | 3000 |" in text
+    assert e2e.table(2000)["z"].shape == (2000, 64)
+    np.testing.assert_array_equal(e2e.table(2000)["z"], e2e.table(2000)["z"])  # seeded
