@@ -186,7 +186,37 @@ def guard_worker(method: str, table_path: str, out: str, threads: int) -> None:
     np.savez(out, train=tr, test=te, seconds=seconds)
 
 
-def guard(workdir: Path, t: dict[str, np.ndarray], threads: int, env: dict) -> list[dict]:
+def straight_maps(
+    points: int, method: str, folder: Path, threads: int, env: dict
+) -> dict[str, np.ndarray | float]:
+    """The library's straight map of the N-row table: read from ``folder`` if an earlier run
+    left it there (the table is seeded: the same N, the same table), else run and keep it."""
+    out = folder / f"straight_{method}_{points}.npz"
+    if not out.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        table_path = folder / f"table_{points}.parquet"
+        if not table_path.is_file():
+            write_table(table(points), table_path)
+        part = out.with_suffix(".part.npz")
+        cmd = [sys.executable, __file__, "--guard-worker", method]
+        cmd += [str(table_path), str(part), str(threads)]
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"the straight {method} run failed")
+        with np.load(part) as f:
+            arrays = dict(f)
+        arrays |= {"wall": time.perf_counter() - t0, "rss_mb": usage.ru_maxrss / 1024}
+        np.savez(out, **arrays)
+        part.unlink()
+    with np.load(out) as f:
+        return {k: (float(v) if v.ndim == 0 else v) for k, v in f.items()}
+
+
+def guard(
+    workdir: Path, t: dict[str, np.ndarray], threads: int, env: dict, folder: Path
+) -> list[dict]:
     """Each library's straight run against the study's map of the same table."""
     from latent_atlas.maps import read_map
 
@@ -194,35 +224,25 @@ def guard(workdir: Path, t: dict[str, np.ndarray], threads: int, env: dict) -> l
     z_train, y_train, y_test = t["z"][train], t["label"][train], t["label"][~train]
     rows = []
     for method in ("tsne", "umap"):
-        out = workdir / f"straight_{method}.npz"
-        cmd = [sys.executable, __file__, "--guard-worker", method]
-        cmd += [str(workdir / "data" / "table.parquet"), str(out), str(threads)]
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"the straight {method} run failed")
-        wall = time.perf_counter() - t0
-        with np.load(out) as f:
-            s_train, s_test, fit_s = f["train"], f["test"], float(f["seconds"])
+        s = straight_maps(len(t["z"]), method, folder, threads, env)
         frame, _ = read_map(workdir / MAPS / f"{method}.parquet")
         ours = frame["split"].astype(str).to_numpy() == "train"
         xy = frame[["x", "y"]].to_numpy(np.float64)
         order = np.argsort(frame["index"].to_numpy()[ours])  # the map's train rows, by index
         index_test = np.argsort(frame["index"].to_numpy()[~ours])
         ours_scores = scores(z_train, y_train, y_test, xy[ours][order], xy[~ours][index_test])
-        straight_scores = scores(z_train, y_train, y_test, s_train, s_test)
+        straight_scores = scores(z_train, y_train, y_test, s["train"], s["test"])
         rows.append(
             {
                 "method": method,
-                "straight_seconds": fit_s,
-                "straight_wall": wall,
-                "straight_rss_mb": usage.ru_maxrss / 1024,
+                "straight_seconds": s["seconds"],
+                "straight_wall": s["wall"],
+                "straight_rss_mb": s["rss_mb"],
                 "ours": ours_scores,
                 "straight": straight_scores,
             }
         )
-        print(f"guard {method}: ours {ours_scores}, straight {straight_scores} ({fit_s:.0f} s)")
+        print(f"guard {method}: ours {ours_scores}, straight {straight_scores}", flush=True)
     return rows
 
 
@@ -233,6 +253,17 @@ def main() -> None:
     ap.add_argument("--points", type=int, default=300_000, help="rows of the table (N)")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--guard", action="store_true", help="also run each library straight")
+    ap.add_argument(
+        "--straight-dir",
+        type=Path,
+        metavar="DIR",
+        help="keep the straight runs' maps here and reuse them (default: the run's folder)",
+    )
+    ap.add_argument(
+        "--straight-only",
+        action="store_true",
+        help="only compute the straight runs' maps into --straight-dir (for a later --guard)",
+    )
     ap.add_argument("--keep", metavar="DIR", help="run in DIR and keep it (default: a temp dir)")
     ap.add_argument("--guard-worker", nargs=4, help=argparse.SUPPRESS)
     ap.add_argument(
@@ -253,6 +284,13 @@ def main() -> None:
         return
     if args.points < 1000:
         ap.error("--points: at least 1000 rows")
+    if args.straight_only:
+        if not args.straight_dir:
+            ap.error("--straight-only needs --straight-dir")
+        for method in ("tsne", "umap"):
+            s = straight_maps(args.points, method, args.straight_dir, args.cores, dict(os.environ))
+            print(f"straight {method}: {s['seconds']:.0f} s, peak {s['rss_mb']:.0f} MB")
+        return
     load_start = os.getloadavg()[0]
     print(f"load average {load_start:.2f} on {os.cpu_count()} cores", flush=True)
     with tempfile.TemporaryDirectory(prefix="atlas-e2e-") as tmp:
@@ -283,7 +321,8 @@ def main() -> None:
         for name, s, rss in sorted(run["jobs"], key=lambda r: -r[1]):
             print(f"  {name:<40} {s:8.1f} s {rss:7.0f} MB")
         quality = quality_rows(workdir / "results" / "metrics.csv")
-        checks = guard(workdir, t, args.cores, env) if args.guard else []
+        folder = args.straight_dir or workdir
+        checks = guard(workdir, t, args.cores, env, folder) if args.guard else []
     load_end = os.getloadavg()[0]
     if args.markdown:
         body = markdown_body(args.points, args.cores, run, quality, checks, (load_start, load_end))
