@@ -66,10 +66,13 @@
         }));
         for (const method of m.methods) {
           const [x0, x1, y0, y1] = m.extents[method];
-          const half = (Math.max(x1 - x0, y1 - y0) / 2) * 1.04 || 1;
+          // the first view: the points and the decoded field (which may reach beyond them)
+          const f = m.fields[method] ? m.fields[method].extent : [x0, x1, y0, y1];
+          const [a0, a1, b0, b1] = [Math.min(x0, f[0]), Math.max(x1, f[1]), Math.min(y0, f[2]), Math.max(y1, f[3])];
+          const half = (Math.max(a1 - a0, b1 - b0) / 2) * 1.04 || 1;
           const g = {
             x0: x0, y0: y0, sx: (x1 - x0) / QUANT, sy: (y1 - y0) / QUANT,
-            cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, half: half,
+            cx: (a0 + a1) / 2, cy: (b0 + b1) / 2, half: half,
           };
           cols.geo[method] = g;
           const qx = cols.qx[method], qy = cols.qy[method], n = qx.length;
@@ -979,7 +982,14 @@
     p.fig.dataset.grey = String(any);
   }
 
-  async function applyColors(key) {
+  // One recolouring of a pair at a time (a map draws one set of points at a time).
+  const recolouring = {};
+  function applyColors(key) {
+    recolouring[key] = (recolouring[key] || Promise.resolve()).then(() => recolour(key));
+    return recolouring[key];
+  }
+
+  async function recolour(key) {
     const layer = coloring[key] || "class", m = meta[key], d = D[key];
     if (!d) return;
     for (const method of m.methods) {
@@ -1018,7 +1028,6 @@
         : layer === "error" ? "per point, from the model's reconstruction" : "";
       $("color-by").value = layer;
     }
-    done.then(() => { if (panel_) document.documentElement.dataset.colorBy = `${key}:${layer}`; });
     return done;
   }
 
@@ -1137,6 +1146,7 @@
       selected: sp.get("selectedPoints").length,
       grey: p.fig.dataset.grey === "true",
       colorBy: p.fig.dataset.colorBy,
+      field: p.fig.dataset.colorBy === "class" ? "label" : layerField(key, method, p.fig.dataset.colorBy),
       baseColors: colors.length,
       pinned: (pinnedRows[key] || []).length,
       contourPaths: Number(p.fig.dataset.contourPaths || 0),
@@ -1148,7 +1158,7 @@
   window.latentAtlas = {
     hoverAt, showPoint, describe, selection, select, csv, find, pagePosition, pageAt, imageId,
     nearest, ready, toggleClass, pin, unpin, codeNeighbors, mapNeighbors, kept, colorBy, fieldCell,
-    rowMap, mosaic, toggle, drawn, load, plot: (key, method) => plots[key + ":" + method],
+    rowMap, mosaic, toggle, drawn, load, columns: (key) => D[key], plot: (key, method) => plots[key + ":" + method],
     pinned: () => pinned, pinnedRows: (key) => pinnedRows[key] || [],
     mapXY: (key, method, i) => [mapX(key, method, i), mapY(key, method, i)],
   };
@@ -1166,14 +1176,16 @@
     });
     $("compare").addEventListener("change", switchCompare);
     $("mosaic").addEventListener("change", () => mosaic(mosaicOn()));
-    $("color-by").addEventListener("change", () => {
-      const layer = $("color-by").value, other = compared();
-      colorBy(current(), layer);
+    $("color-by").addEventListener("change", async () => {
+      const layer = $("color-by").value, other = compared(), key = current();
+      const work = [colorBy(key, layer)];
       if (other) {
         const has = layer === "class" || (layer === "error" && meta[other].error_range) ||
           meta[other].layers.some((l) => l.id === layer);
-        colorBy(other, has ? layer : "class", false);
+        work.push(colorBy(other, has ? layer : "class", false));
       }
+      await Promise.all(work);
+      document.documentElement.dataset.colorBy = `${key}:${layer}`;
     });
     window.addEventListener("mousemove", onMove);
     window.addEventListener("mouseup", onUp);
