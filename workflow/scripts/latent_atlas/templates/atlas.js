@@ -535,6 +535,9 @@
   }
 
   const built = {};  // key -> Promise: the pair's maps drawn
+  let shared = null;
+  // One WebGL context for every map (a browser allows few, and each costs time to start).
+  const renderer = () => (shared = shared || createScatterplotRenderer());
 
   // regl-scatterplot's own hover and lasso search a k-d tree of every map; the page finds its
   // points on its grid index instead, so each map gets an empty tree (kdbush's serialised
@@ -562,7 +565,7 @@
           };
           plots[key + ":" + method] = p;
           p.sp = createScatterplot({
-            canvas: p.points, width: SIZE, height: SIZE, pointSize: size, pointSizeSelected: 0,
+            renderer: renderer(), canvas: p.points, width: SIZE, height: SIZE, pointSize: size, pointSizeSelected: 0,
             pointOutlineWidth: 0, colorBy: "valueA", pointColor: m.colors, pointColorActive: m.colors,
             pointColorHover: m.colors, opacity: 0.8, backgroundColor: [1, 1, 1, 0],
             deselectOnDblClick: false, deselectOnEscape: false, lassoInitiator: false,
