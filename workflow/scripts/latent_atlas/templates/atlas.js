@@ -575,6 +575,8 @@
             { x: d.x[method], y: d.y[method], valueA: d.labelF, valueB: new Float32Array(m.n) },
             { zDataType: "categorical", wDataType: "continuous", spatialIndex: noIndex() });
           p.colors = "class:false";  // as created
+          fig.dataset.colorBy = "class";
+          fig.dataset.grey = "false";
           p.drawn = true;
           performance.mark(`atlas:drawn:${key}:${method}`);
           listen(key, method, p);
