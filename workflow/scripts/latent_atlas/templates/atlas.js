@@ -724,9 +724,11 @@
       rows.length > GRID_MAX && !m.image_note ? `first ${GRID_MAX} of ${rows.length} shown` : "";
   }
 
-  // The selection as CSV, built in chunks into a Blob (a million rows stay within memory).
-  function csv(key) {
-    const m = meta[key], d = D[key], rows = selections[key] || new Int32Array(0);
+  // The selection (or these rows) as CSV, built in chunks into a Blob: a million rows are
+  // tens of megabytes, more than one string is safely built of.
+  function csv(key, rows) {
+    const m = meta[key], d = D[key];
+    rows = rows ? Int32Array.from(rows) : selections[key] || new Int32Array(0);
     const [dataset, mdl] = key.split("/");
     const head = ["dataset", "model", "split", "index", "class"];
     if (d.cluster) head.push("cluster");
