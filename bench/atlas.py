@@ -417,6 +417,7 @@ def main() -> None:
     size = parts(path.read_text())
     points = json.loads(re.search(r'(?s)id="atlas-meta">(.*?)</script>', path.read_text()).group(1))
     runs = []
+    load_start = os.getloadavg()
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=args.chromium, args=["--headless", "--no-sandbox"]
@@ -425,6 +426,11 @@ def main() -> None:
             runs.append(measure(browser, path))
         browser.close()
     med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    load = (
+        f"load average {load_start[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end, "
+        f"on {os.cpu_count()} cores"
+    )
+    print(load)
     print(f"atlas: {path} ({', '.join(m['key'] for m in points)})")
     print(
         f"size: {size['total']:.1f} MB = sprite sheets {size['sprite_sheets']:.1f} + point "
@@ -439,7 +445,7 @@ def main() -> None:
     print(f"CSV of the selection: {med['csv_mb']:.1f} MB; of every row {med['csv_all_mb']:.1f} MB")
     if args.markdown:
         keys = [m["key"] for m in points]
-        body = markdown_body(args.study, keys, size, runs, med, budgets)
+        body = markdown_body(args.study, keys, size, runs, med, budgets, load)
         title = f"Atlas budgets: {args.study} study"
         _markdown.write_block(args.markdown, block_name, _markdown.block(title, body))
 
@@ -451,6 +457,7 @@ def markdown_body(
     runs: list[dict],
     med: dict,
     budgets: dict | None = None,
+    load: str = "",
 ) -> list[str]:
     """The printed results as markdown: each budget, its median and every run's value."""
     budgets = budgets or BUDGETS[study]
@@ -470,7 +477,7 @@ def markdown_body(
     header = ["measure", "median>", f"each of {len(runs)} runs", "budget>", "share of budget>"]
     return [
         f"The {study} study's atlas ({', '.join(keys)}), opened from disk in headless Chromium "
-        "(no GPU: WebGL runs on SwiftShader, on the CPU).",
+        f"(no GPU: WebGL runs on SwiftShader, on the CPU){'; ' + load if load else ''}.",
         _markdown.table(header, rows),
         f"File: {total:.1f} MB = sprite sheets {size['sprite_sheets']:.1f} + point columns "
         f"{size['columns']:.1f} + regl-scatterplot {size['library_js']:.1f} + page "

@@ -445,6 +445,20 @@ def test_page_hover_select_hide_search_export(browser, built):
     page.wait_for_function("document.getElementById('sel-count').textContent == '0'")
     assert not _drawn(page, "tsne")["grey"]
 
+    # A lasso (alt-drag) around class 0 in the t-SNE map selects the same points.
+    xs, ys = zip(*(_at(page, "tsne", int(i)) for i in cls0), strict=True)
+    x0, x1, y0, y1 = min(xs) - 6, max(xs) + 6, min(ys) - 6, max(ys) + 6
+    page.keyboard.down("Alt")
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for x, y in ((x1, y0), (x1, y1), (x0, y1), (x0, y0 + 1)):
+        page.mouse.move(x, y, steps=3)
+    page.mouse.up()
+    page.keyboard.up("Alt")
+    page.wait_for_function(f"document.getElementById('sel-count').textContent == '{len(cls0)}'")
+    assert sorted(page.evaluate(f"latentAtlas.selection({KEY!r})")) == cls0.tolist()
+    page.click("#clear")
+
     # Hide class 3 from the legend: it leaves every map.
     other = _isolated(files["maps"]["umap"], [i for i in range(400) if files["labels"][i] == 5])
     _hover(page, *_at(page, "umap", other), other)
@@ -515,6 +529,34 @@ def test_page_pins_a_point_and_lights_its_code_neighbours_in_every_map(browser, 
     assert page.evaluate("document.documentElement.dataset.pinned") is None
     assert errors == []
     assert _offline(requests), requests
+    page.close()
+
+
+def test_page_zooms_around_the_cursor_pans_and_resets(browser, built):
+    page, errors, _ = _open(browser, built[0])
+    a, b = 10, 13  # two points of different classes, far apart
+    (ax, ay), (bx, by) = _at(page, "umap", a), _at(page, "umap", b)
+    pca = _at(page, "pca", a)
+    page.mouse.move(ax, ay)
+    page.mouse.wheel(0, -400)  # zoom in around point a: it stays under the cursor
+    page.wait_for_function(f"latentAtlas.pagePosition({KEY!r}, 'umap', {b}).x != {bx}")
+    (ax2, ay2), (bx2, by2) = _at(page, "umap", a), _at(page, "umap", b)
+    assert abs(ax2 - ax) < 1 and abs(ay2 - ay) < 1
+    assert np.hypot(bx2 - ax2, by2 - ay2) > 1.5 * np.hypot(bx - ax, by - ay)
+    page.keyboard.down("Shift")  # shift-drag pans by the drag
+    page.mouse.move(ax, ay)
+    page.mouse.down()
+    page.mouse.move(ax + 40, ay + 25, steps=4)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    x3, y3 = _at(page, "umap", a)
+    assert abs(x3 - ax - 40) < 1 and abs(y3 - ay - 25) < 1
+    assert page.text_content("#sel-count") == "0"  # a pan selects nothing
+    page.click(f"#maps figure[data-key='{KEY}'][data-method='umap'] button")  # reset view
+    x4, y4 = _at(page, "umap", a)
+    assert abs(x4 - ax) < 1 and abs(y4 - ay) < 1
+    assert _at(page, "pca", a) == pca  # the other maps keep their own view
+    assert errors == []
     page.close()
 
 

@@ -41,7 +41,8 @@
   async function inflate(tag) {
     const text = tag.textContent, chunk = 1 << 22;  // a multiple of 4 base64 characters
     const parts = [];
-    for (let s = 0; s < text.length; s += chunk) {
+    if (Uint8Array.fromBase64) parts.push(Uint8Array.fromBase64(text));  // native: far faster
+    else for (let s = 0; s < text.length; s += chunk) {
       const bin = atob(text.slice(s, s + chunk)), bytes = new Uint8Array(bin.length);
       for (let j = 0; j < bin.length; j++) bytes[j] = bin.charCodeAt(j);
       parts.push(bytes);
