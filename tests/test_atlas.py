@@ -385,6 +385,22 @@ def _box(page, method: str, rows, key: str = KEY) -> None:
     page.mouse.up()
 
 
+def _frames(page) -> None:
+    """Two animation frames: what the page changed is painted (WebGL paints in the next)."""
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def _pixel(page, method: str, row: int, key: str = KEY) -> list[int]:
+    """The colour WebGL drew at a row's place in a map (its points canvas, RGBA)."""
+    return page.evaluate(
+        f"""() => {{ const p = latentAtlas.plot({key!r}, {method!r});
+        const b = p.over.getBoundingClientRect(), c = p.points, s = c.width / b.width;
+        const q = latentAtlas.pagePosition({key!r}, {method!r}, {row});
+        const x = Math.round((q.x - b.left) * s), y = Math.round((q.y - b.top) * s);
+        return Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data); }}"""
+    )
+
+
 def _drawn(page, method: str, key: str = KEY) -> dict:
     return page.evaluate(f"latentAtlas.drawn({key!r}, {method!r})")
 
@@ -402,6 +418,7 @@ def test_page_hover_select_hide_search_export(browser, built):
     assert page.text_content("#hover-split") == "train"
     assert page.text_content("#hover-index") == str(row)
     assert page.text_content("#hover-error") == f"{files['errors'][row]:.4f}"
+    np.testing.assert_allclose(_pixel(page, "tsne", row)[:3], [214, 39, 40], atol=3)  # c3
     cluster = files["overlays"]["cluster"][row]
     assert page.text_content("#hover-cluster") == ("noise" if cluster < 0 else str(cluster))
     page.wait_for_function(f"document.getElementById('hover-img').dataset.image == '{row}'")
@@ -427,6 +444,12 @@ def test_page_hover_select_hide_search_export(browser, built):
         assert (d["selected"], d["points"], d["grey"], d["visible"]) == (len(cls0), n, True, True)
     assert sorted(page.evaluate(f"latentAtlas.selection({KEY!r})")) == cls0.tolist()
     assert page.inner_text("#sel-classes").split() == ["c0", str(len(cls0))]
+    # drawn: a selected point in its class's colour, an unselected one in grey, where the page
+    # places them
+    _frames(page)  # the repaint
+    picked = _isolated(files["maps"]["tsne"], cls0[cls0 < 400])
+    np.testing.assert_allclose(_pixel(page, "tsne", picked)[:3], [31, 119, 180], atol=3)
+    np.testing.assert_allclose(_pixel(page, "tsne", row)[:3], [207, 207, 207], atol=3)
     assert page.locator("#sel-grid canvas").count() == len(cls0)
 
     # Export the selection as CSV: each map's x/y, the class, the cluster.

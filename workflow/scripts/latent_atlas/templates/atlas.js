@@ -537,8 +537,18 @@
 
   const built = {};  // key -> Promise: the pair's maps drawn
   let shared = null;
-  // One WebGL context for every map (a browser allows few, and each costs time to start).
-  const renderer = () => (shared = shared || createScatterplotRenderer());
+  // One WebGL context for every map (a browser allows few, and each costs time to start), on a
+  // canvas of one map's size: by default it is the window's, and every frame of every map
+  // would clear, tone-map and copy that many pixels.
+  function renderer() {
+    if (shared == null) {
+      const canvas = document.createElement("canvas"), dpr = window.devicePixelRatio || 1;
+      canvas.width = SIZE * dpr;
+      canvas.height = SIZE * dpr;
+      shared = createScatterplotRenderer({ canvas: canvas });
+    }
+    return shared;
+  }
 
   // regl-scatterplot's own hover and lasso search a k-d tree of every map; the page finds its
   // points on its grid index instead, so each map gets an empty tree (kdbush's serialised
@@ -1135,7 +1145,7 @@
     panel();
     fieldPanel(key);
     $("hover-note").textContent = meta[key].image_note;
-    $("hover-cluster-row").hidden = !meta[key].clusters;
+    $("hover-cluster-row").hidden = $("hover-cluster").hidden = !meta[key].clusters;
     await mosaic(mosaicOn());
   }
 
