@@ -198,6 +198,15 @@ def test_build_names_a_damaged_map(tmp_path):
     assert not (tmp_path / "atlas.html").exists()
 
 
+def test_build_names_a_map_with_non_finite_coordinates(tmp_path):
+    files = write_inputs(tmp_path, n_train=20, n_test=5)
+    frame = pd.read_parquet(files["maps"]["umap"])
+    frame.loc[3, "y"] = np.nan
+    write_map(frame, {}, files["maps"]["umap"])
+    with pytest.raises(AtlasError, match=r"umap\.parquet: 1 non-finite coordinates"):
+        atlas.build(_pairs(files), tmp_path / "atlas.html")
+
+
 def test_build_refuses_labels_beyond_class_names(tmp_path):
     files = write_inputs(tmp_path, n_train=20, n_test=5, classes=4)
     frame = pd.read_parquet(files["maps"]["pca"])

@@ -32,7 +32,7 @@ ATLAS_NEIGHBORS = 15  # code-space neighbours per point stored in the page (pin 
 NEIGHBOR_BYTES = 24_000_000
 MIN_NEIGHBORS = 5
 # the images' raw pixels per dataset: above it the page stores none and says why
-IMAGE_PIXELS = 64_000_000
+IMAGE_PIXELS = 60_000_000
 QUANT = 65535  # map coordinates: uint16 per axis over each map's own extent
 PER_SHEET = 4096  # images per sprite sheet: a 64 x 64 grid (1,792 px square for MNIST)
 SHEET_COLUMNS = 64
@@ -173,13 +173,16 @@ def column(values: np.ndarray) -> dict:
     }
 
 
-def quantise(v: np.ndarray) -> tuple[np.ndarray, list[float]]:
+def quantise(v: np.ndarray, where: str = "a map") -> tuple[np.ndarray, list[float]]:
     """Map coordinates as uint16 over their own [lo, hi] (lo + q (hi - lo) / QUANT gives them
     back to 1/65,535 of the map's extent: far below a pixel at any useful zoom)."""
     v = np.asarray(v, np.float64)
-    finite = np.isfinite(v)
-    if not finite.all():
-        raise AtlasError("a map has non-finite coordinates; rerun project")
+    bad = int((~np.isfinite(v)).sum())
+    if bad:
+        raise AtlasError(
+            f"{where}: {bad} non-finite coordinates (NaN or infinite); rerun the project rule "
+            "(snakemake --forcerun project)"
+        )
     lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 1.0)
     span = hi - lo or 1.0
     q = np.rint((v - lo) / span * QUANT).astype(np.uint16)
@@ -550,8 +553,8 @@ def build(pairs: Mapping[str, Mapping], out_html: str | os.PathLike[str]) -> dic
         page["layer:error"] = column(_error_q(cols["error"], error_range))
         extents = {}
         for method in methods:
-            qx, ex = quantise(cols[f"{method}_x"])
-            qy, ey = quantise(cols[f"{method}_y"])
+            qx, ex = quantise(cols[f"{method}_x"], files["maps"][method])
+            qy, ey = quantise(cols[f"{method}_y"], files["maps"][method])
             page[f"{method}_x"], page[f"{method}_y"] = column(qx), column(qy)
             extents[method] = [*ex, *ey]
         for name, values in layer_cols.items():
