@@ -811,6 +811,14 @@ def test_page_at_scale_draws_hovers_pins_toggles_selects_and_exports(browser, tm
         d = _drawn(page, method)
         assert d["contourPaths"] > 0 and len(d["labels"]) == 11 and not d["visible"]
         page.evaluate(f"latentAtlas.toggle({KEY!r}, {method!r}, 'density', false)")
+    # zooming a large map moves its density image, then draws its points in the new view
+    x, y = _at(page, "umap", row)
+    page.mouse.move(x, y)
+    page.mouse.wheel(0, -300)
+    page.wait_for_function(f"!latentAtlas.drawn({KEY!r}, 'umap').moving")
+    d = _drawn(page, "umap")
+    assert d["movingFrames"] > 0 and d["visible"]
+    assert page.evaluate(f"latentAtlas.plot({KEY!r}, 'umap').sp.get('cameraView')[0]") > 1.5
     box = page.evaluate(f"latentAtlas.plot({KEY!r}, 'pca').over.getBoundingClientRect().toJSON()")
     page.mouse.move(box["left"] + 5, box["top"] + 5)
     page.mouse.down()

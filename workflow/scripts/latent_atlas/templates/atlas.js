@@ -174,9 +174,17 @@
   // --- the camera: map coordinates <-> the page ---------------------------------------------
   const plots = {};  // "key:method" -> {sp, fig, under, over, labels}
 
+  const IDENTITY = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
+  // Above this many points a map being panned or zoomed shows its density image, which moves
+  // at once, and draws its points again once still (each frame of all its points can be slow).
+  const LOD_POINTS = 150000;
+  const SETTLE_MS = 200;
+
+  // The view the page shows (while a large map moves, ahead of the one WebGL last drew).
   function view(key, method) {
     const p = plots[key + ":" + method];
-    return p && p.sp ? p.sp.get("cameraView") : [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
+    if (p && p.view) return p.view;
+    return p && p.sp ? p.sp.get("cameraView") : IDENTITY;
   }
 
   // map coordinates -> CSS pixels within the map's box
@@ -213,7 +221,19 @@
 
   function setView(key, method, v) {
     const p = plots[key + ":" + method];
-    p.sp.set({ cameraView: new Float32Array(v) });
+    if (meta[key].n > LOD_POINTS) {
+      p.view = Array.from(v);
+      p.moving = true;
+      clearTimeout(p.settle);
+      p.settle = setTimeout(() => {
+        p.moving = false;
+        p.sp.set({ cameraView: new Float32Array(p.view) });
+        p.view = null;
+        paint(key, method);
+      }, SETTLE_MS);
+    } else {
+      p.sp.set({ cameraView: new Float32Array(v) });
+    }
     paint(key, method);
   }
 
@@ -411,7 +431,8 @@
       ctx.clearRect(0, 0, SIZE, SIZE);
     }
     const under = p.under.getContext("2d");
-    const density = fig.dataset.density === "on";
+    const density = fig.dataset.density === "on" || Boolean(p.moving);
+    if (p.moving) fig.dataset.movingFrames = Number(fig.dataset.movingFrames || 0) + 1;
     p.points.style.visibility = density ? "hidden" : "visible";
     if (density) {
       const [ax, ay] = toBox(key, method, g.x0, g.y0 + g.sy * QUANT);
@@ -530,7 +551,7 @@
     const reset = document.createElement("button");
     reset.type = "button";
     reset.textContent = "reset view";
-    reset.addEventListener("click", () => setView(key, method, [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]));
+    reset.addEventListener("click", () => setView(key, method, IDENTITY));
     bar.appendChild(reset);
     return fig;
   }
@@ -1161,6 +1182,8 @@
     return {
       points: sp.get("isPointsFiltered") ? filtered.length : meta[key].n,
       visible: p.points.style.visibility !== "hidden",
+      moving: Boolean(p.moving),
+      movingFrames: Number(p.fig.dataset.movingFrames || 0),  // painted as a density image
       selected: sp.get("selectedPoints").length,
       grey: p.fig.dataset.grey === "true",
       colorBy: p.fig.dataset.colorBy,
