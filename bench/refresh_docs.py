@@ -31,6 +31,7 @@ BENCHES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "atlas-default": ((), ("--runs", "5")),
     "atlas-five-models": ((), ("--study", "five-models", "--runs", "3")),
     "atlas-vectors": ((), ("--study", "vectors", "--runs", "3")),
+    "atlas-million": ((), ("--study", "million", "--runs", "3")),
     "scale": (NICE, ()),
     "end_to_end-1000000": (NICE, ("--points", "1000000")),
     "end_to_end-300000": (NICE, ("--points", "300000", "--guard")),

@@ -3,7 +3,8 @@
     .venv/bin/python docs/atlas_screenshots.py [--atlas results/report/atlas.html]
 
 Writes docs/atlas-hover.png (a point hovered in the t-SNE map) and docs/atlas-selection.png
-(a box around the 4s and 9s of the UMAP map, lit up in the PCA and t-SNE maps too).
+(a box around the 4s and 9s of the UMAP map, lit up in the PCA and t-SNE maps too, the other
+points grey).
 """
 
 from __future__ import annotations
@@ -51,13 +52,11 @@ def main() -> None:
         pts = umap[umap["label"].isin(labels)]
         x0, x1 = pts["x"].quantile([0.1, 0.9])
         y0, y1 = pts["y"].quantile([0.1, 0.9])
-        corners = page.evaluate(
-            f"""() => {{ const m = Bokeh.documents[0].get_model_by_name('map:{key}:umap');
-            const v = Bokeh.index.find_one(m), b = v.canvas_view.el.getBoundingClientRect();
-            const at = (x, y) => [b.left + v.frame.x_scale.compute(x),
-                                  b.top + v.frame.y_scale.compute(y)];
-            return [at({x0}, {y1}), at({x1}, {y0})]; }}"""
-        )
+        corners = [
+            page.evaluate(f"latentAtlas.pageAt({key!r}, 'umap', {x}, {y})")
+            for x, y in ((x0, y1), (x1, y0))
+        ]
+        corners = [(c["x"], c["y"]) for c in corners]
         (ax, ay), (bx, by) = corners
         page.mouse.move(ax, ay)
         page.mouse.down()

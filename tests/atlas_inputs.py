@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -32,16 +33,21 @@ def write_inputs(
     n_test: int = 100,
     classes: int = 10,
     channels: int | None = None,
+    images: bool = True,
 ) -> dict:
     """Files of one dataset x model; map m places point p of class k near cluster k (shifted per
-    map), so a box around a cluster in one map holds exactly that class's points."""
+    map), so a box around a cluster in one map holds exactly that class's points. Without
+    ``images`` every image is blank (a large table made quickly)."""
     h, w = 8, 8
     c = channels or 1
     rng = np.random.default_rng(0)
     y_train = (np.arange(n_train) % classes).astype(np.uint8)
     y_test = (np.arange(n_test) % classes).astype(np.uint8)
     n = n_train + n_test
-    x = np.stack([image_of(i, h, w, c).ravel() for i in range(n)]).astype(np.float32)
+    if images:
+        x = np.stack([image_of(i, h, w, c).ravel() for i in range(n)]).astype(np.float32)
+    else:  # blank images: quick to make at any size
+        x = np.zeros((n, h * w * c), np.float32)
     data = {
         "x_train": x[:n_train],
         "x_test": x[n_train:],
@@ -82,4 +88,57 @@ def write_inputs(
         "images": x,
         "labels": labels,
         "errors": np.concatenate([err_train, err_test]),
+        "index": np.concatenate([np.arange(n_train), np.arange(n_test)]),
     }
+
+
+def write_overlays(root: Path, maps: dict[str, str], levels: int = 3) -> dict:
+    """The optional per-map files the atlas draws, made from the maps themselves: each class's
+    label at its points' median (purity: the share of its points within the label's cluster
+    box), density contours of a 48 x 48 histogram at ``levels`` levels, and a cluster per
+    point (its class; every 7th point noise, -1), as the pipeline's labels, density and
+    clusters rules write them."""
+    import contourpy
+
+    root.mkdir(parents=True, exist_ok=True)
+    out: dict = {"labels": {}, "density": {}}
+    first = None
+    for method, path in maps.items():
+        f = pd.read_parquet(path)
+        first = f if first is None else first
+        rows = []
+        for k, g in f.groupby("label", observed=True):
+            rows.append(
+                {
+                    "name": f"c{k}",
+                    "kind": "class",
+                    "x": float(g["x"].median()),
+                    "y": float(g["y"].median()),
+                    "points": len(g),
+                    "purity": 0.9,
+                    "medoid": "",
+                }
+            )
+        rows.append(
+            {"name": "0", "kind": "cluster", "x": 0.0, "y": 0.0, "points": 5, "purity": 0.5}
+            | {"medoid": "train:7"}
+        )
+        out["labels"][method] = str(root / f"{method}.labels.csv")
+        pd.DataFrame(rows).to_csv(out["labels"][method], index=False)
+        hist, xe, ye = np.histogram2d(f["x"], f["y"], bins=48)
+        xc, yc = (xe[:-1] + xe[1:]) / 2, (ye[:-1] + ye[1:]) / 2
+        gen = contourpy.contour_generator(xc, yc, hist.T, line_type="Separate")
+        values = np.linspace(hist.max() / (levels + 1), hist.max(), levels + 1)[:-1]
+        contours = [
+            {"level": float(v), "paths": [line.round(4).tolist() for line in gen.lines(v)]}
+            for v in values
+        ]
+        doc = {"levels": [float(v) for v in values], "contours": contours}
+        out["density"][method] = str(root / f"{method}.density.json")
+        Path(out["density"][method]).write_text(json.dumps(doc))
+    cluster = first["label"].to_numpy().astype(np.int32)
+    cluster[::7] = -1
+    out["clusters"] = str(root / "clusters.parquet")
+    first[["split", "index"]].assign(cluster=cluster).to_parquet(out["clusters"])
+    out["cluster"] = cluster
+    return out

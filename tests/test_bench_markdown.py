@@ -30,6 +30,7 @@ SECTIONS = (
     "atlas-default",
     "atlas-five-models",
     "atlas-vectors",
+    "atlas-million",
     "scale",
     "end_to_end-1000000",
     "end_to_end-300000",
@@ -215,16 +216,24 @@ def test_atlas_writes_its_budgets(tmp_path: Path):
         "ready_s": 1.3,
         "first_hover_s": 1.5,
         "first_hover_wall_s": 1.6,
+        "hover_s": 0.05,
         "selection_s": 1.0,
         "selected": 7793,
+        "csv_s": 0.1,
+        "csv_mb": 0.7,
+        "csv_all_s": 1.0,
+        "csv_all_mb": 7.0,
         "pin_s": 0.15,
+        "density_s": 0.05,
+        "contours_s": float("nan"),
+        "labels_s": float("nan"),
         "layer_s": 0.7,
         "field_s": 0.02,
     }
-    size = {"total": 22.9, "sprite_sheets": 15.9, "bokeh_js": 1.3, "rest": 5.7}
+    size = {"total": 22.9, "sprite_sheets": 15.9, "columns": 5.5, "library_js": 0.2, "rest": 1.3}
     body = bench("atlas").markdown_body("default", ["mnist/ae32"], size, [run] * 3, run)
     rows = _rows(_fill(tmp_path, "atlas-default", body))
-    assert ["file size (MB)", "22.9", "—", "25", "0.92"] in rows
+    assert ["file size (MB)", "22.9", "—", "23.5", "0.97"] in rows
     assert [
         "pin a point: neighbours lit in every map (s)",
         "0.150",
@@ -232,12 +241,12 @@ def test_atlas_writes_its_budgets(tmp_path: Path):
         "0.3",
         "0.50",
     ] in rows
-    assert rows[-2][0] == "box selection of 7793 points: panel updated (s)"
+    assert ["contours on, every map (s)", "not measured", "—", "—", "—"] in rows
     assert rows[-1][:2] == ["decoded field under the cursor: image drawn (s)", "0.020"]
-    large = bench("atlas").markdown_body("vectors", ["m/none"], size, [run], run, (60.0, 6.0))
-    assert ["file size (MB)", "22.9", "—", "60", "0.38"] in _rows(
-        _fill(tmp_path, "atlas-vectors", large)
-    )
+    large = bench("atlas").markdown_body("million", ["m/none"], size, [run], run)
+    million = _rows(_fill(tmp_path, "atlas-million", large))
+    assert ["file size (MB)", "22.9", "—", "120", "0.19"] in million
+    assert ["hover another point: panel updated (s)", "0.050", "0.050", "0.3", "0.17"] in million
 
 
 def test_scale_writes_steps_and_growth(tmp_path: Path):

@@ -149,7 +149,8 @@ def test_workflow_writes_the_atlas_beside_the_report(study):
     keys = [m["key"] for m in json.loads(meta)]
     assert keys == ["digits/ae32", "digits/vae"]
     assert html.count('id="sheets:digits"') == 1  # images stored once for both models
-    assert "points:digits/vae" in html and "map:digits/ae32:umap" in html
+    for key in keys:  # each model's maps as binary columns
+        assert f'data-key="{key}" data-name="umap_x" data-dtype="uint16"' in html
     assert (study / "benchmarks/atlas.tsv").is_file()
     assert '<a href="atlas.html">' in (study / "results/report/index.html").read_text()
 

@@ -139,7 +139,11 @@ rule atlas:
     input:
         unpack(atlas_inputs),
         code=script_code("atlas"),
-        templates=package_files("templates/atlas.html.j2", "templates/atlas.js"),
+        templates=package_files(
+            "templates/atlas.html.j2",
+            "templates/atlas.js",
+            "templates/vendor/regl-scatterplot.js",
+        ),
     output:
         html=report(
             "results/report/atlas.html",

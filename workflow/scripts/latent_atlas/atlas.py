@@ -1,12 +1,12 @@
 """The interactive atlas: one offline HTML file to explore every point of every map.
 
-Bokeh draws the maps (HTML canvas or WebGL; its JavaScript inlined, so the file opens from a USB
-stick): one shared ``ColumnDataSource`` per dataset x model links the selection across its maps.
-Bokeh has no way to show an image per point from a compact store, nor a selection panel,
-search, CSV export, or a legend that hides a class from several maps without one renderer per
-class (slow at 70,000 points), so a small script of our own (``templates/atlas.js``) does
-those. The images are stored once per dataset as PNG sprite sheets (data: URIs, decoded only
-when a point of that sheet is shown).
+The points are stored as binary columns (typed arrays, deflated and base64-encoded in the page:
+map coordinates as uint16 per axis, classes and quality layers as uint8), so a million rows fit
+in one file, and drawn with WebGL by regl-scatterplot (vendored, inlined: the file opens from a
+USB stick). Everything else (hover, pinning, selection, legend, search, CSV export, colour
+layers, density, labels, the decoded field) is the page's own script, ``templates/atlas.js``.
+The images are stored once per dataset as PNG sprite sheets (data: URIs, decoded only when a
+point of that sheet is shown).
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import os
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,12 @@ from .io import atomic_open, load_npz
 from .methods import title as method_title
 
 ATLAS_NEIGHBORS = 15  # code-space neighbours per point stored in the page (pin a point)
+# the neighbours' raw bytes per pair: above it, fewer neighbours per point (at least MIN)
+NEIGHBOR_BYTES = 24_000_000
+MIN_NEIGHBORS = 5
+# the images' raw pixels per dataset: above it the page stores none and says why
+IMAGE_PIXELS = 60_000_000
+QUANT = 65535  # map coordinates: uint16 per axis over each map's own extent
 PER_SHEET = 4096  # images per sprite sheet: a 64 x 64 grid (1,792 px square for MNIST)
 SHEET_COLUMNS = 64
 # matplotlib's tab10, then tab20's light shades: 20 distinguishable classes
@@ -115,28 +122,71 @@ def _finite_range(v: np.ndarray) -> list[float] | None:
     return [float(v[ok].min()), float(v[ok].max())] if ok.any() else None
 
 
-def code_neighbors(graph_path: str, n_rows: int, k: int = ATLAS_NEIGHBORS) -> dict:
+def neighbor_count(n_rows: int, itemsize: int, k: int = ATLAS_NEIGHBORS) -> int:
+    """How many code-space neighbours per point the page stores: all ``k`` while they fit
+    NEIGHBOR_BYTES, fewer (at least MIN_NEIGHBORS) above, so a million rows stay in budget."""
+    fit = NEIGHBOR_BYTES // max(1, n_rows * itemsize)
+    return int(max(min(k, MIN_NEIGHBORS), min(k, fit)))
+
+
+def code_neighbors(graph_path: str, n_rows: int, k: int = ATLAS_NEIGHBORS) -> np.ndarray:
     """Each map row's nearest train rows in the codes (the shared kNN graph: train rows without
-    themselves, test rows' train neighbours), as a base64 little-endian array for the page:
-    uint16 when the map has fewer than 65,536 train rows (half the bytes), else int32."""
+    themselves, test rows' train neighbours), (n_rows, k): uint16 when the map has fewer than
+    65,536 train rows (half the bytes), else int32; fewer per point on large maps
+    (neighbor_count)."""
     from .neighbors import load
 
     g = load(graph_path)
-    k = max(0, min(k, g["train_ind"].shape[1] - 1, g["test_ind"].shape[1]))
-    ind = np.concatenate([g["train_ind"][:, 1 : k + 1], g["test_ind"][:, :k]])
-    if len(ind) != n_rows:
-        raise AtlasError(
-            f"{graph_path}: {len(ind)} points, the maps {n_rows}; rerun neighbors and project "
-            "(they come from different runs)"
-        )
     n_train = len(g["train_ind"])
-    dtype = "<u2" if n_train < 2**16 else "<i4"
-    raw = np.ascontiguousarray(ind, dtype=dtype).tobytes()
-    return {
-        "k": int(k),
-        "dtype": "uint16" if dtype == "<u2" else "int32",
-        "data": base64.b64encode(raw).decode(),
+    dtype = np.uint16 if n_train < 2**16 else np.int32
+    k = neighbor_count(n_rows, np.dtype(dtype).itemsize, k)
+    k = max(0, min(k, g["train_ind"].shape[1] - 1, g["test_ind"].shape[1]))
+    if len(g["train_ind"]) + len(g["test_ind"]) != n_rows:
+        raise AtlasError(
+            f"{graph_path}: {len(g['train_ind']) + len(g['test_ind'])} points, the maps "
+            f"{n_rows}; rerun neighbors and project (they come from different runs)"
+        )
+    ind = np.concatenate([g["train_ind"][:, 1 : k + 1], g["test_ind"][:, :k]])
+    return np.ascontiguousarray(ind, dtype=dtype)
+
+
+def column(values: np.ndarray) -> dict:
+    """One binary column for the page: little-endian bytes, deflated (zlib) and base64-encoded;
+    the page inflates it with the browser's DecompressionStream into a typed array."""
+    v = np.ascontiguousarray(values)
+    dtype = {
+        "uint8": "<u1",
+        "uint16": "<u2",
+        "int16": "<i2",
+        "int32": "<i4",
+        "uint32": "<u4",
+        "float32": "<f4",
     }
+    name = str(v.dtype)
+    if name not in dtype:
+        raise AtlasError(f"the atlas stores no {name} column (a bug: convert it first)")
+    raw = v.astype(dtype[name], copy=False).tobytes()
+    return {
+        "dtype": name,
+        "n": int(v.size),
+        "data": base64.b64encode(zlib.compress(raw, 6)).decode(),
+    }
+
+
+def quantise(v: np.ndarray, where: str = "a map") -> tuple[np.ndarray, list[float]]:
+    """Map coordinates as uint16 over their own [lo, hi] (lo + q (hi - lo) / QUANT gives them
+    back to 1/65,535 of the map's extent: far below a pixel at any useful zoom)."""
+    v = np.asarray(v, np.float64)
+    bad = int((~np.isfinite(v)).sum())
+    if bad:
+        raise AtlasError(
+            f"{where}: {bad} non-finite coordinates (NaN or infinite); rerun the project rule "
+            "(snakemake --forcerun project)"
+        )
+    lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 1.0)
+    span = hi - lo or 1.0
+    q = np.rint((v - lo) / span * QUANT).astype(np.uint16)
+    return q, [lo, lo + span]
 
 
 def local_layers(
@@ -320,190 +370,170 @@ def points(
     return cols
 
 
-def pair_layout(
-    key: str,
-    cols: Mapping[str, np.ndarray],
-    methods: Sequence[str],
-    names: Sequence[str],
-    backend: str = "canvas",
-) -> Any:
-    """The maps of one dataset x model side by side: one renderer per map, all on one source
-    (selection in one map lights up the same rows in the others) and one shared row filter
-    (the page's legend hides a class from every map by changing it).
+LABEL_COLUMNS = ("name", "kind", "x", "y", "points", "purity", "medoid")
 
-    One renderer per map, not per class: Bokeh's start-up and selection cost grow with the
-    number of renderers (30 per-class renderers took 3x longer to draw 70,000 points).
-    """
-    from bokeh.layouts import row
-    from bokeh.models import (
-        CDSView,
-        ColumnDataSource,
-        CustomJS,
-        HoverTool,
-        IndexFilter,
-        LinearColorMapper,
-    )
-    from bokeh.plotting import figure
 
-    source = ColumnDataSource(data=dict(cols), name=f"points:{key}")
-    n = len(cols["label"])
-    shown = IndexFilter(np.arange(n, dtype=np.int32), name=f"shown:{key}")
-    colors = LinearColorMapper(
-        palette=[PALETTE[i % len(PALETTE)] for i in range(max(len(names), 1))],
-        low=-0.5,
-        high=len(names) - 0.5,
-    )
-    from bokeh.palettes import Viridis256
-
-    # colour layers (the page's "colour by"): quantised quality 1..255, 0 = not computed
-    layer_colors = LinearColorMapper(
-        palette=Viridis256, low=1, high=255, low_color="#d9d9d9", name=f"layer:{key}"
-    )
-    low, high = _finite_range(cols["error"]) or (0.0, 1.0)
-    error_colors = LinearColorMapper(
-        palette=Viridis256, low=low, high=high, nan_color="#d9d9d9", name=f"error:{key}"
-    )
-    size = 2.5 if n > 20_000 else 5
-    # a pinned point and its code-space neighbours: a few rows of their own, drawn on Bokeh's
-    # overlay level, so that pinning repaints them alone, not the 70,000 points of every map
-    pin_cols: dict[str, list] = {"size": [], "color": []}
-    for method in methods:
-        pin_cols[f"{method}_x"] = []
-        pin_cols[f"{method}_y"] = []
-    pin_source = ColumnDataSource(data=pin_cols, name=f"pin:{key}")
-    plots = []
-    for method in methods:
-        # the decoded field drawn whole under the points (the page's mosaic toggle): its image
-        # is set by the page from the field's mosaic when first shown, so it is stored once
-        mosaic = ColumnDataSource(
-            data={"url": [], "x": [], "y": [], "w": [], "h": []}, name=f"mosaic:{key}:{method}"
+def map_labels(path: str) -> list[dict]:
+    """A map's class or cluster labels (``{method}.labels.csv``): where each sits on the map,
+    its size and purity, and for a cluster the id of its medoid."""
+    try:
+        table = pd.read_csv(path, keep_default_na=False, dtype={"name": str, "medoid": str})
+    except (OSError, ValueError) as err:
+        raise AtlasError(
+            f"{path}: not a readable labels table ({err}); rerun the labels rule"
+        ) from err
+    missing = [c for c in LABEL_COLUMNS if c not in table]
+    if missing:
+        raise AtlasError(
+            f"{path}: lacks the columns {missing} (needs {list(LABEL_COLUMNS)}); rerun the labels "
+            "rule (snakemake --forcerun labels)"
         )
-        p = figure(
-            title=method_title(method),
-            width=430,
-            height=430,
-            output_backend=backend,
-            tools="pan,wheel_zoom,box_select,lasso_select,reset",
-            active_drag="box_select",
-            active_scroll="wheel_zoom",
-            name=f"map:{key}:{method}",
-        )
-        p.toolbar.logo = None
-        p.axis.visible = False
-        p.grid.visible = False
-        p.image_url(
-            url="url",
-            x="x",
-            y="y",
-            w="w",
-            h="h",
-            anchor="top_left",
-            source=mosaic,
-            global_alpha=0.35,
-            level="underlay",
-            visible=False,
-            name=f"mosaic-image:{key}:{method}",
-        )
-        r = p.scatter(
-            f"{method}_x",
-            f"{method}_y",
-            source=source,
-            view=CDSView(filter=shown),
-            size=size,
-            fill_color={"field": "label", "transform": colors},
-            line_color=None,
-            fill_alpha=0.7,
-            nonselection_fill_alpha=0.05,
-            selection_fill_alpha=0.9,
-            name=f"points:{key}:{method}",
-        )
-        p.scatter(
-            f"{method}_x",
-            f"{method}_y",
-            source=pin_source,
-            size="size",
-            fill_color="color",
-            line_color="black",
-            line_width=1.2,
-            level="overlay",  # its own canvas layer: repainting it leaves the points alone
-            name=f"pin:{key}:{method}",
-        )
-        p.add_tools(
-            HoverTool(
-                tooltips=None,
-                renderers=[r],
-                callback=CustomJS(
-                    args={"plot": p, "key": key, "method": method},
-                    code="window.latentAtlas && latentAtlas.hover(key, method, plot, cb_data)",
-                ),
+    out = []
+    for row in table.itertuples(index=False):
+        try:
+            x, y, n, purity = float(row.x), float(row.y), int(row.points), float(row.purity)
+        except (TypeError, ValueError) as err:
+            raise AtlasError(f"{path}: label {row.name!r} has a non-numeric field ({err})") from err
+        if not (math.isfinite(x) and math.isfinite(y) and 0 <= purity <= 1):
+            raise AtlasError(
+                f"{path}: label {row.name!r} sits at ({x}, {y}) with purity {purity}; "
+                "coordinates must be finite and purity within 0-1; rerun the labels rule"
             )
-        )
-        plots.append(p)
-    source.selected.js_on_change(
-        "indices",
-        CustomJS(args={"key": key}, code="window.latentAtlas && latentAtlas.selected(key)"),
+        if row.kind not in ("class", "cluster"):
+            raise AtlasError(f"{path}: label {row.name!r} has kind {row.kind!r}, not class/cluster")
+        item = {"name": str(row.name), "kind": row.kind, "x": x, "y": y, "points": n}
+        out.append(item | {"purity": purity, "medoid": str(row.medoid)})
+    return out
+
+
+def _round(v: float) -> float:
+    return float(f"{float(v):.5g}")
+
+
+def map_contours(path: str) -> dict:
+    """A map's density contours (``{method}.density.json``): per level, its paths of (x, y)
+    points in map coordinates, rounded to 5 significant digits (far below a pixel)."""
+    try:
+        with open(path) as fh:
+            doc = json.load(fh)
+        contours = [
+            {
+                "level": float(c["level"]),
+                "paths": [
+                    [[float(f"{x:.5g}"), float(f"{y:.5g}")] for x, y in path_]
+                    for path_ in c["paths"]
+                ],
+            }
+            for c in doc["contours"]
+        ]
+        levels = [float(v) for v in doc.get("levels", [c["level"] for c in contours])]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise AtlasError(
+            f"{path}: not a density file ({type(err).__name__}: {err}); expected "
+            '{"levels": [...], "contours": [{"level": v, "paths": [[[x, y], ...], ...]}]}; '
+            "rerun the density rule"
+        ) from err
+    return {"levels": levels, "contours": contours}
+
+
+def cluster_column(path: str, cols: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Each map row's cluster (-1: noise) from ``clusters.parquet``, checked to hold the maps'
+    points in the maps' order."""
+    try:
+        table = pd.read_parquet(path, columns=["split", "index", "cluster"])
+    except (OSError, ValueError, KeyError) as err:
+        raise AtlasError(
+            f"{path}: not a clusters table with split, index and cluster ({err}); rerun the "
+            "clusters rule"
+        ) from err
+    split = (table["split"].astype(str) == "test").to_numpy()
+    same = len(table) == len(cols["index"]) and (
+        np.array_equal(split, cols["split"].astype(bool))
+        and np.array_equal(table["index"].to_numpy(np.int64), cols["index"].astype(np.int64))
     )
-    # the page's colour layers: referenced here so that they are in the document
-    return row(*plots, name=f"pair:{key}", tags=[layer_colors, error_colors])
+    if not same:
+        raise AtlasError(
+            f"{path}: holds other points (or another order) than the maps; rerun the clusters "
+            "rule (snakemake --forcerun clusters)"
+        )
+    return table["cluster"].to_numpy(np.int32)
 
 
-def build(
-    pairs: Mapping[str, Mapping],
-    out_html: str | os.PathLike[str],
-    backend: str = "canvas",
-) -> dict:
+def _per_method(files: Mapping, name: str, methods: Sequence[str], key: str) -> dict:
+    given = files.get(name) or {}
+    unknown = set(given) - set(methods)
+    if unknown:
+        raise AtlasError(f"{key}: {name} files of {sorted(unknown)}, which it has no map of")
+    return given
+
+
+def _error_q(error: np.ndarray, span: list[float] | None) -> np.ndarray:
+    """The reconstruction error as a colour layer: 1..255 over its range, 0 = none (NaN)."""
+    q = np.zeros(len(error), np.uint8)
+    if span is None:
+        return q
+    ok = np.isfinite(error)
+    width = (span[1] - span[0]) or 1.0
+    q[ok] = 1 + np.rint(254 * (error[ok] - span[0]) / width).astype(np.uint8)
+    return q
+
+
+def build(pairs: Mapping[str, Mapping], out_html: str | os.PathLike[str]) -> dict:
     """Write the atlas of every dataset x model; return its size facts.
-
-    ``backend`` is Bokeh's ``output_backend``: "canvas" by default because headless Chromium
-    without a GPU emulates WebGL on the CPU, where 3 x 70,000 points took 5.8 s to first draw
-    against 1.2 s on a canvas (measured here); "webgl" pans faster where a GPU draws.
 
     ``pairs`` maps "dataset/model" to its files by name: ``data`` (data.npz), ``latent``
     (latent.npz), ``maps`` (method -> projections parquet) and, optionally, ``graph`` (the
     shared kNN graph: pinning a point then lights its code-space neighbours) and ``local``
     (method -> its per-point quality table: the colour layers), ``similarity`` (the
     dataset's similarity_points.npz: each point's mutual k-NN with the other spaces),
-    ``stability`` (sweep -> its stability.npz, for the base model of a seed sweep) and
+    ``stability`` (sweep -> its stability.npz, for the base model of a seed sweep),
     ``fields`` (method -> its decoded field: hover empty space to see what the model draws
-    there), as the rule lists them. ``field_note`` says why a pair without fields has none.
+    there), ``labels`` (method -> its labels.csv: class or cluster labels on the map),
+    ``density`` (method -> its density.json: contour lines) and ``clusters`` (clusters.parquet:
+    a cluster per point, shown on hover and exported), as the rule lists them. ``field_note``
+    says why a pair without fields has none. A toggle the files are absent for is hidden.
     """
     import jinja2
-    from bokeh.embed import components
-    from bokeh.resources import Resources
 
     from .maps import read_map
 
     if not pairs:
         raise AtlasError("the atlas needs at least one dataset x model (study.models is empty?)")
-    layouts, meta, sheets, facts, nbrs, field_uris = {}, [], {}, {"points": 0}, {}, {}
+    meta, sheets, image_notes, facts, field_uris = [], {}, {}, {"points": 0}, {}
+    columns: dict[str, dict[str, dict]] = {}
     for key, files in pairs.items():
         dataset = key.split("/", 1)[0]
         data = load_npz(files["data"], ("x_train", "x_test", "image_shape", "class_names"))
         if not files["maps"]:
             raise AtlasError(f"{key}: no maps to show (study.methods is empty?)")
         maps = {m: read_map(p)[0] for m, p in files["maps"].items()}
+        methods = list(maps)
         trained = files.get("history", "") is not None  # a vectors dataset's `none`: no model
         cols = points(maps, *reconstruction_errors(files["latent"], trained=trained))
-        layer_cols, layers = local_layers(files.get("local") or {}, len(cols["label"]))
-        cols.update(layer_cols)
+        n = len(cols["label"])
+        layer_cols, layers = local_layers(files.get("local") or {}, n)
         for extra in (
             similarity_layers(files["similarity"], key, cols) if files.get("similarity") else None,
             stability_layers(files["stability"], key, cols) if files.get("stability") else None,
         ):
             if extra:
-                cols.update(extra[0])
+                layer_cols.update(extra[0])
                 layers += extra[1]
-        names = [str(n) for n in data["class_names"]]
+        names = [str(n_) for n_ in data["class_names"]]
         if cols["label"].size and cols["label"].max() >= len(names):
             raise AtlasError(f"{key}: a map has class {cols['label'].max()} beyond class_names")
         h, w, c = image_layout(data)
+        n_images = len(data["x_train"]) + len(data["x_test"])
         if dataset not in sheets:
-            sheets[dataset] = sprite_sheets(images_uint8(data))
-        layouts[key] = pair_layout(key, cols, list(maps), names, backend)
-        fields = files.get("fields") or {}
-        unknown = set(fields) - set(maps)
-        if unknown:
-            raise AtlasError(f"{key}: decoded fields of {sorted(unknown)}, which it has no map of")
+            if n_images * h * w * c <= IMAGE_PIXELS:
+                sheets[dataset] = sprite_sheets(images_uint8(data))
+            else:
+                sheets[dataset] = []
+                image_notes[dataset] = (
+                    f"no images in this atlas: {n_images:,} images of {h}x{w}x{c} values are "
+                    f"more than the {IMAGE_PIXELS:,} it keeps to stay one small file"
+                )
+        fields = _per_method(files, "fields", methods, key)
         grids, uris = decoded_fields(fields, (h, w, c))
         if uris:
             field_uris[key] = uris
@@ -513,40 +543,70 @@ def build(
             if not trained
             else "no decoded field in this atlas (atlas.field_grid: 0)"
         )
+        page: dict[str, dict] = {
+            "label": column(cols["label"].astype(np.uint8 if len(names) <= 256 else np.uint16)),
+            "split": column(cols["split"].astype(np.uint8)),
+            "index": column(cols["index"].astype(np.int32)),
+            "error": column(cols["error"].astype(np.float32)),
+        }
+        error_range = _finite_range(cols["error"])
+        page["layer:error"] = column(_error_q(cols["error"], error_range))
+        extents = {}
+        for method in methods:
+            qx, ex = quantise(cols[f"{method}_x"], files["maps"][method])
+            qy, ey = quantise(cols[f"{method}_y"], files["maps"][method])
+            page[f"{method}_x"], page[f"{method}_y"] = column(qx), column(qy)
+            extents[method] = [*ex, *ey]
+        for name, values in layer_cols.items():
+            page[f"layer:{name}"] = column(values)
+        k_nb = 0
+        if files.get("graph"):
+            nb = code_neighbors(files["graph"], n)
+            k_nb = int(nb.shape[1])
+            page["neighbors"] = column(nb.ravel())
+        has_clusters = bool(files.get("clusters"))
+        if has_clusters:
+            page["cluster"] = column(cluster_column(files["clusters"], cols))
+        labels = {m: map_labels(p) for m, p in _per_method(files, "labels", methods, key).items()}
+        contours = {
+            m: map_contours(p) for m, p in _per_method(files, "density", methods, key).items()
+        }
+        columns[key] = page
         meta.append(
             {
                 "key": key,
                 "dataset": dataset,
-                "methods": list(maps),
-                "titles": [method_title(m) for m in maps],
+                "n": n,
+                "methods": methods,
+                "titles": [method_title(m) for m in methods],
+                "extents": extents,
                 "layers": layers,
                 "fields": grids,
                 "field_note": "" if grids else note,
-                "error_range": _finite_range(cols["error"]),
+                "error_range": error_range,
                 "classes": names,
                 "colors": [PALETTE[i % len(PALETTE)] for i in range(len(names))],
                 "n_train": len(data["x_train"]),
                 "image": {"h": h, "w": w, "c": c, "per_sheet": PER_SHEET, "cols": SHEET_COLUMNS},
+                "image_note": image_notes.get(dataset, ""),
+                "neighbors_k": k_nb,
+                "clusters": has_clusters,
+                "labels": labels,
+                "contours": contours,
             }
         )
-        if files.get("graph"):
-            nbrs[key] = code_neighbors(files["graph"], len(cols["label"]))
-        facts["points"] += len(cols["label"])
-    script, divs = components(layouts)
+        facts["points"] += n
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined,
     )
     html = env.get_template("atlas.html.j2").render(
-        bokeh_js=Resources(
-            mode="inline", components=["bokeh", "bokeh-gl"] if backend == "webgl" else ["bokeh"]
-        ).render_js(),
-        bokeh_script=script,
-        pairs=[{"key": k, "div": divs[k]} for k in layouts],
+        scatter_js=(TEMPLATES / "vendor" / "regl-scatterplot.js").read_text(),
+        pairs=[m["key"] for m in meta],
         meta=meta,
+        columns=columns,
         sheets=sheets,
-        neighbors=nbrs,
         fields=field_uris,
         atlas_js=(TEMPLATES / "atlas.js").read_text(),
     )
@@ -555,6 +615,7 @@ def build(
     facts["bytes"] = len(html.encode())
     facts["sprite_bytes"] = sum(len(u) for s in sheets.values() for u in s)
     facts["field_bytes"] = sum(len(u) for f in field_uris.values() for u in f.values())
+    facts["column_bytes"] = sum(len(c["data"]) for p in columns.values() for c in p.values())
     return facts
 
 
