@@ -72,7 +72,7 @@ for script in {scripts_to_check!r}:
 print(json.dumps(result))
 """
 PRELOAD = ["numpy", "pandas", "scipy", "sklearn", "matplotlib.pyplot", "pyarrow.parquet",
-           "PIL.Image", "jinja2", "bokeh.plotting", "yaml", "jsonschema"]  # fmt: skip
+           "PIL.Image", "jinja2", "yaml", "jsonschema"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from latent_atlas import environment
 
 def test_the_checked_packages_are_the_runtime_pins_of_requirements_in():
     names = environment.runtime(REPO / "requirements.in")
-    assert {"tensorflow-cpu", "scikit-learn", "numpy", "bokeh"} <= set(names)
+    assert {"tensorflow-cpu", "scikit-learn", "numpy", "faiss-cpu"} <= set(names)
     assert not {"snakemake", "pytest", "ruff"} & set(names)
     assert environment.runtime(REPO / "no-such.in") == []
 
