@@ -154,6 +154,26 @@ def test_workflow_writes_the_atlas_beside_the_report(study):
     assert '<a href="atlas.html">' in (study / "results/report/index.html").read_text()
 
 
+def test_every_map_has_its_class_labels_and_contours_in_the_report(study):
+    from latent_atlas import labels
+
+    html = (study / "results/report/index.html").read_text()
+    assert 'id="labels"' in html
+    for model in ("ae32", "vae"):
+        for method in ("pca", "tsne", "umap"):
+            base = study / f"results/digits/{model}/projections/{method}"
+            table = labels.read(f"{base}.labels.csv")
+            assert table["name"].tolist() == [str(d) for d in range(10)]
+            assert set(table["kind"]) == {"class"} and (table["medoid"] == "").all()
+            assert table["points"].sum() == 1797
+            assert ((table["purity"] > 0) & (table["purity"] <= 1)).all()
+            density = json.loads(Path(f"{base}.density.json").read_text())
+            assert len(density["levels"]) == 4 and all(c["paths"] for c in density["contours"])
+            assert f"digits/{model} / {method}: classes" in html
+            assert (study / f"benchmarks/digits/{model}/labels_{method}.tsv").is_file()
+    assert not list(study.glob("results/digits/*/clusters.parquet"))  # labelled: no clusters
+
+
 def test_snakemake_report_has_captions(snakemake_report: Path):
     html = snakemake_report.read_text()
     assert len(html) > 10_000
@@ -190,6 +210,7 @@ def test_changing_a_umap_parameter_reruns_only_umap_downstream(study, tmp_path):
         "plot_map",
         "local_quality",
         "plot_local",
+        "map_labels",
         "field_codes",
         "decode_field",
         "model_metrics",
@@ -205,6 +226,7 @@ def test_changing_a_umap_parameter_reruns_only_umap_downstream(study, tmp_path):
         "plot_map",
         "local_quality",
         "plot_local",
+        "map_labels",
         "field_codes",
     ):
         assert {w for r, w in jobs if r == rule} == {
