@@ -81,6 +81,12 @@ def test_the_plan_clusters_only_a_dataset_without_labels(tmp_path):
     )
     assert [p.clustered(d) for d in ("digits", "plain", "emb")] == [False, True, False]
     assert p.cluster_params()["seed"] == p.config["projection"]["seed"]
+    (tmp_path / "bad.parquet").write_text("not a table")
+    with pytest.raises(AtlasError, match=r"bad\.parquet: not a readable Parquet file"):
+        plan(
+            "study={'datasets': ['bad']}",
+            f"datasets={{'bad': {{'format': 'vectors', 'path': '{tmp_path / 'bad.parquet'}'}}}}",
+        )
 
 
 def test_label_based_measures_say_not_measured_without_labels(caplog):

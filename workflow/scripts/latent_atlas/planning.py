@@ -80,6 +80,8 @@ class Plan:
         self.sweep_models = sweeps.model_specs(config, self.sweeps)
         self.sweep_maps = sweeps.map_variants(self.sweeps)
         self._labelled: dict[str, bool] = {}
+        for dataset in config["study"]["datasets"]:  # an unreadable table: named here, first
+            self.labelled(dataset)
         self.warnings = validation.check_plan(self)
 
     # -- what the study has --------------------------------------------------------------------
