@@ -13,6 +13,7 @@ rule clusters:
         "logs/{dataset}/{model}/clusters.log",
     benchmark:
         "benchmarks/{dataset}/{model}/clusters.tsv"
+    priority: scheduling.PRIORITY_FIELD  # the report and the atlas wait for it: not last
     conda:
         "../../envs/projection.yaml"
     threads: SCHEDULE.half(2)
@@ -38,6 +39,7 @@ rule map_labels:
         "logs/{dataset}/{model}/labels_{method}.log",
     benchmark:
         "benchmarks/{dataset}/{model}/labels_{method}.tsv"
+    priority: scheduling.PRIORITY_FIELD  # the report and the atlas wait for it: not last
     conda:
         "../../envs/projection.yaml"
     threads: 1
