@@ -64,8 +64,8 @@ def test_report_is_self_contained_and_complete(study):
     imgs = [v for t, k, v in links if t == "img"]
     # comparison + (5 figures x 2 models: training, reconstructions, anomalies, generation,
     # generated samples) + (3 local-quality figures x 2 models) + 1 data figure + 1 similarity
-    # matrix of the dataset's spaces
-    assert len(imgs) == 1 + 5 * 2 + 3 * 2 + 1 + 1
+    # matrix of the dataset's spaces + (3 maps beside their labels x 2 models)
+    assert len(imgs) == 1 + 5 * 2 + 3 * 2 + 1 + 1 + 3 * 2
     for src in imgs:
         assert src.startswith("data:image/png;base64,")
         img = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
