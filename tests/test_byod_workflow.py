@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from byod import FASHION, make_idx_gz, make_rgb_npz, make_vectors
 from conftest import snakemake
@@ -22,14 +23,18 @@ def test_every_format_runs_the_study(workflow_dir: Path, tmp_path: Path):
     is read by the same reader in tests/test_datasets.py and tests/test_bad_data.py, and planned
     from the README's example.)"""
     data = tmp_path / "data"
+    plain = make_vectors(data / "plain.parquet", n=300, dim=16, with_split=False)
+    pd.read_parquet(plain).drop(columns="label").to_parquet(plain)  # no labels
     cfg = tmp_path / "mine.yaml"
     cfg.write_text(
         f"""
-study: {{datasets: [fashion, rgb, emb], models: [conv, ae], methods: [tsne]}}
+study: {{datasets: [fashion, rgb, emb, plain], models: [conv, ae], methods: [tsne]}}
 datasets:
   fashion: {{format: idx, path: {make_idx_gz(data / "fashion", 300, 100)}, class_names: {FASHION}}}
   rgb: {{format: npz, path: {make_rgb_npz(data / "rgb.npz")}}}
   emb: {{format: vectors, path: {make_vectors(data / "emb.parquet", names=NAMES)}}}
+  plain: {{format: vectors, path: {plain}}}
+clusters: {{min_cluster_share: 0.05}}
 models:
   conv: {{kind: conv, latent_dim: 8, hidden: [8, 16], epochs: 1, batch_size: 64, seed: 1}}
   ae: {{kind: dense, latent_dim: 8, hidden: [], epochs: 1, batch_size: 64, seed: 1}}
@@ -72,6 +77,27 @@ metrics: {{pixels_reference: false}}
     assert "emb/none" in html and "emb/none: training" not in html
     metrics = (res / "metrics.csv").read_text()
     assert "emb,none,tsne" in metrics
+    # a table without labels: one class, its label-based measures not measured, its codes
+    # clustered and its map labelled by cluster
+    table = pd.read_csv(res / "metrics.csv")
+    plain_rows = table[table["dataset"] == "plain"].set_index(["method", "metric"])["value"]
+    for key in ("knn_acc_1", "knn_acc_5", "silhouette", "spearman_centroids"):
+        assert np.isnan(plain_rows[("tsne", key)]), key
+    assert np.isnan(plain_rows[("latent", "knn_acc_1")])
+    assert 0.5 < plain_rows[("tsne", "trustworthiness")] <= 1
+    assert (
+        "not measured: no labels" in (workflow_dir / "logs/plain/none/metrics_tsne.log").read_text()
+    )
+    found = pd.read_parquet(res / "plain/none/clusters.parquet")
+    assert list(found.columns) == ["split", "index", "cluster"] and len(found) == 300
+    assert found["cluster"].max() >= 1  # make_vectors' four groups, some found
+    labels = pd.read_csv(res / "plain/none/projections/tsne.labels.csv", keep_default_na=False)
+    assert (
+        set(labels["kind"]) == {"cluster"}
+        and labels["medoid"].str.match(r"^(train|test):\d+$").all()
+    )
+    assert "plain/none / tsne: clusters" in html and "no labels" in html
+    assert not (res / "emb/none/clusters.parquet").exists()  # labelled: classes, no clusters
 
 
 def test_done_when_command(workflow_dir: Path, tmp_path: Path):

@@ -231,12 +231,14 @@ def test_a_one_column_table_is_refused_naming_the_file_and_its_column(tmp_path):
     assert "at least two numeric columns" in msg
 
 
-def test_vectors_without_label(tmp_path):
+def test_vectors_without_label_are_one_unlabelled_class(tmp_path):
+    """(What that changes downstream: tests/test_labels.py.)"""
     import pandas as pd
 
     p = tmp_path / "v.parquet"
-    pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]}).to_parquet(p)
-    refused(spec("vectors", p), tmp_path, "no `label` column")
+    pd.DataFrame({"a": [1.0, 2.0, 0.0, 5.0, 1.0], "b": [3.0, 4.0, 1.0, 2.0, 2.0]}).to_parquet(p)
+    a = build(spec("vectors", p), tmp_path)
+    assert a["class_names"].tolist() == ["unlabelled"] and not bool(a["labelled"])
 
 
 def test_test_class_absent_from_train(tmp_path):

@@ -64,8 +64,8 @@ def test_report_is_self_contained_and_complete(study):
     imgs = [v for t, k, v in links if t == "img"]
     # comparison + (5 figures x 2 models: training, reconstructions, anomalies, generation,
     # generated samples) + (3 local-quality figures x 2 models) + 1 data figure + 1 similarity
-    # matrix of the dataset's spaces
-    assert len(imgs) == 1 + 5 * 2 + 3 * 2 + 1 + 1
+    # matrix of the dataset's spaces + (3 maps beside their labels x 2 models)
+    assert len(imgs) == 1 + 5 * 2 + 3 * 2 + 1 + 1 + 3 * 2
     for src in imgs:
         assert src.startswith("data:image/png;base64,")
         img = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
@@ -155,6 +155,26 @@ def test_workflow_writes_the_atlas_beside_the_report(study):
     assert '<a href="atlas.html">' in (study / "results/report/index.html").read_text()
 
 
+def test_every_map_has_its_class_labels_and_contours_in_the_report(study):
+    from latent_atlas import labels
+
+    html = (study / "results/report/index.html").read_text()
+    assert 'id="labels"' in html
+    for model in ("ae32", "vae"):
+        for method in ("pca", "tsne", "umap"):
+            base = study / f"results/digits/{model}/projections/{method}"
+            table = labels.read(f"{base}.labels.csv")
+            assert table["name"].tolist() == [str(d) for d in range(10)]
+            assert set(table["kind"]) == {"class"} and (table["medoid"] == "").all()
+            assert table["points"].sum() == 1797
+            assert ((table["purity"] > 0) & (table["purity"] <= 1)).all()
+            density = json.loads(Path(f"{base}.density.json").read_text())
+            assert len(density["levels"]) == 4 and all(c["paths"] for c in density["contours"])
+            assert f"digits/{model} / {method}: classes" in html
+            assert (study / f"benchmarks/digits/{model}/labels_{method}.tsv").is_file()
+    assert not list(study.glob("results/digits/*/clusters.parquet"))  # labelled: no clusters
+
+
 def test_snakemake_report_has_captions(snakemake_report: Path):
     html = snakemake_report.read_text()
     assert len(html) > 10_000
@@ -191,6 +211,7 @@ def test_changing_a_umap_parameter_reruns_only_umap_downstream(study, tmp_path):
         "plot_map",
         "local_quality",
         "plot_local",
+        "map_labels",
         "field_codes",
         "decode_field",
         "model_metrics",
@@ -206,6 +227,7 @@ def test_changing_a_umap_parameter_reruns_only_umap_downstream(study, tmp_path):
         "plot_map",
         "local_quality",
         "plot_local",
+        "map_labels",
         "field_codes",
     ):
         assert {w for r, w in jobs if r == rule} == {

@@ -59,8 +59,8 @@ def test_adding_and_editing_entries_reruns_only_the_jobs_that_use_them(
     for rule, fill in jobs:
         assert fill.get("method") == "tsne" or rule in AGGREGATES, (rule, fill)
     assert {rule for rule, fill in jobs if fill.get("method") == "tsne"} >= {
-        "project", "map_metrics", "local_quality", "plot_map", "plot_local", "field_codes",
-        "decode_field",
+        "project", "map_metrics", "local_quality", "plot_map", "plot_local", "map_labels",
+        "field_codes", "decode_field",
     }  # fmt: skip
 
 

@@ -158,6 +158,7 @@ def test_rules_without_a_model_do_not_import_tensorflow():
     light = [
         "data", "datasets", "encoding", "plotting", "metrics", "structure", "uses", "report",
         "atlas", "projections", "neighbors", "pixels", "sweep_summary", "sweep_figures",
+        "labels", "clusters",
     ]  # fmt: skip
     code = (
         f"import sys; sys.path.insert(0, {str(REPO / 'workflow' / 'scripts')!r}); "

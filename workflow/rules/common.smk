@@ -89,6 +89,14 @@ def pixel_graph(wildcards):
     return {"graph": expand(rules.pixel_neighbors.output.graph, dataset=d)[0]}
 
 
+def map_clusters(wildcards):
+    """The clusters of a dataset's codes, where it has no labels (its maps are labelled by
+    cluster); nothing for labelled data (by class)."""
+    if not PLAN.clustered(wildcards.dataset):
+        return {}
+    return {"clusters": expand(rules.clusters.output.table, **wildcards)[0]}
+
+
 def similarity_models(wildcards):
     return PLAN.similarity_models(wildcards.dataset)
 
@@ -174,7 +182,11 @@ def model_results(dataset, model):
         "tables": per_method(rules.map_metrics.output.table, tables),
         "metrics": expand(rules.model_metrics.output.table, **fill)[0],
         "map_figures": per_method(rules.plot_map.output.png),
+        "labels": per_method(rules.map_labels.output.labels),
+        "density": per_method(rules.map_labels.output.density),
     }
+    if PLAN.clustered(dataset):
+        files["clusters"] = expand(rules.clusters.output.table, **fill)[0]
     if model in PLAN.similarity_models(dataset) and PLAN.has_similarity(dataset):
         files["similarity"] = expand(rules.similarity.output.points, **fill)[0]
     files["stability"] = {
@@ -201,7 +213,7 @@ def model_results(dataset, model):
 
 # What the atlas reads of a model's files (the rest would only hold it back).
 ATLAS_FILES = ("data", "latent", "graph", "history", "maps", "local", "fields")
-ATLAS_FILES += ("similarity", "stability")
+ATLAS_FILES += ("similarity", "stability", "labels", "density", "clusters")
 
 
 def atlas_pairs():

@@ -2,7 +2,8 @@
 
 Contents: ``x_train``/``x_test`` float32 in [0, 1], flattened to (N, pixels); ``y_train``/
 ``y_test`` uint8 class labels; ``image_shape`` (rows, cols) so that conv models and figures can
-restore the images; ``class_names`` (unicode, no pickle).
+restore the images; ``class_names`` (unicode, no pickle); ``labelled`` False for data without
+class labels (one class, "unlabelled"; absent = labelled).
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ from .io import NpzRows, load_npz
 
 DATA_KEYS = ("x_train", "y_train", "x_test", "y_test", "image_shape", "class_names")
 DIGIT_NAMES = np.array([str(d) for d in range(10)])
+
+
+def is_labelled(arrays: Mapping) -> bool:
+    """Whether a data.npz's (or latent.npz's) points carry class labels: False for a table
+    without labels, whose label-based measures are "not measured: no labels" (NaN)."""
+    return bool(arrays.get("labelled", True))
 
 
 def _flatten01(images: np.ndarray, scale: float) -> np.ndarray:

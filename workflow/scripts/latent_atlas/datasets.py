@@ -102,6 +102,8 @@ def codes_from_data(data_path: str | os.PathLike[str], out_path: str | os.PathLi
             "y_train": arrays["y_train"],
             "y_test": arrays["y_test"],
             "image_shape": arrays["image_shape"],
+            # only where the data have no labels, so a labelled dataset's file is as it was
+            **({} if data.is_labelled(arrays) else {"labelled": arrays["labelled"]}),
         },
     )
     log.info(

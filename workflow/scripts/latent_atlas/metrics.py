@@ -215,7 +215,14 @@ def reference_metrics(
     ks: Sequence[int],
     threads: int,
 ) -> dict[str, dict[str, float]]:
-    """k-NN accuracy in the full latent space (shared graph) and, if given, on raw pixels."""
+    """k-NN accuracy in the full latent space (shared graph) and, if given, on raw pixels;
+    NaN for codes without labels (nothing to classify), as the log says."""
+    from .data import is_labelled
+
+    if not is_labelled(latent):
+        log.info("reference k-NN accuracies: not measured: no labels (NaN)")
+        nan = {f"knn_acc_{k}": float("nan") for k in ks}
+        return {"latent": nan, **({} if data is None else {"pixels": dict(nan)})}
     tr, te = graph["train_index"], graph["test_index"]
     ytr, yte = latent["y_train"][tr], latent["y_test"][te]
     refs = {

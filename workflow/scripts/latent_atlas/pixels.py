@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .data import is_labelled
 from .errors import AtlasError
 from .metrics import knn_accuracies, knn_accuracy_from_graph
 from .neighbors import map_points
@@ -29,7 +30,11 @@ def pixel_reference(
     seed: int,
     threads: int,
 ) -> dict[str, float]:
-    """k-NN accuracy on raw pixels over the points the maps use (same subsample as the graph)."""
+    """k-NN accuracy on raw pixels over the points the maps use (same subsample as the graph);
+    NaN for data without labels, without searching."""
+    if not is_labelled(data):
+        log.info("pixel k-NN accuracies: not measured: no labels (NaN)")
+        return {f"knn_acc_{k}": float("nan") for k in ks}
     tr, te = map_points(data["y_train"], data["y_test"], max_points, seed)
     ytr, yte = data["y_train"][tr], data["y_test"][te]
     return knn_accuracies(data["x_train"][tr], ytr, data["x_test"][te], yte, ks, threads)
@@ -41,8 +46,8 @@ def reference_from_graph(
     """The same numbers as :func:`pixel_reference`, read from the pixels' kNN graph (exact
     neighbours of the same points, test to train; tested equal); None where the graph is
     approximate (a large dataset's), which would not give the exact reference."""
-    if bool(np.asarray(graph.get("approximate", False))):
-        return None
+    if bool(np.asarray(graph.get("approximate", False))) or not is_labelled(data):
+        return None  # (no labels: pixel_reference says so)
     ytr, yte = data["y_train"][graph["train_index"]], data["y_test"][graph["test_index"]]
     return {f"knn_acc_{k}": knn_accuracy_from_graph(graph["test_ind"], ytr, yte, k) for k in ks}
 

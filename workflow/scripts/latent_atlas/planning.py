@@ -79,6 +79,9 @@ class Plan:
         self.sweeps = sweeps.expand(config)
         self.sweep_models = sweeps.model_specs(config, self.sweeps)
         self.sweep_maps = sweeps.map_variants(self.sweeps)
+        self._labelled: dict[str, bool] = {}
+        for dataset in config["study"]["datasets"]:  # an unreadable table: named here, first
+            self.labelled(dataset)
         self.warnings = validation.check_plan(self)
 
     # -- what the study has --------------------------------------------------------------------
@@ -96,6 +99,19 @@ class Plan:
     def study_pairs(self) -> list[tuple[str, str]]:
         """(dataset, model) of every model in the study, in config order."""
         return [(d, m) for d in self.config["study"]["datasets"] for m in self.dataset_models(d)]
+
+    def labelled(self, dataset: str) -> bool:
+        """Whether a dataset's data have class labels (its format's ``labelled``, read once):
+        without them its codes are clustered (the clusters rule) and labelled by cluster."""
+        if dataset not in self._labelled:
+            spec = self.datasets[dataset]
+            found = formats.get(spec["format"]).labelled
+            self._labelled[dataset] = True if found is None else bool(found(spec))
+        return self._labelled[dataset]
+
+    def clustered(self, dataset: str) -> bool:
+        """Whether a dataset's maps are labelled by clusters of its codes (no class labels)."""
+        return not self.labelled(dataset)
 
     def dataset_spec(self, dataset: str) -> dict:
         return canonical(self.datasets[dataset])
@@ -273,6 +289,15 @@ class Plan:
                 "exact_max_points": self.config["projection"]["knn_exact_max_points"],
             }
         )
+
+    def cluster_params(self) -> dict:
+        """The clusters rule's settings, with the projection seed (its sample's)."""
+        c = self.config["clusters"]
+        return canonical({**c, "seed": self.config["projection"]["seed"]})
+
+    def label_params(self) -> dict:
+        """The map_labels rule's settings (``labels:``)."""
+        return canonical(dict(self.config["labels"]))
 
     # -- targets -------------------------------------------------------------------------------
     def model_tables(self, dataset: str, model: str) -> list[str]:

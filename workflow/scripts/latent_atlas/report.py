@@ -20,7 +20,12 @@ import numpy as np
 import pandas as pd
 
 from . import literature, measures, methods, sweep_summary
+from .data import is_labelled
 from .io import atomic_open, data_uri, sha256_file
+
+NO_LABELS = "no labels"  # a label-based measure of data without labels: not measured
+LABEL_ROWS = 20  # a map's labels listed in the report (the most populous; the CSV has all)
+THUMBNAIL = 480  # pixels across a map's picture beside its labels
 
 PACKAGES = (
     "tensorflow-cpu",
@@ -140,14 +145,23 @@ def wide_metrics(tidy: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
-def metrics_table(wide: pd.DataFrame, metric_params: Mapping | None = None) -> dict:
+def metrics_table(
+    wide: pd.DataFrame, metric_params: Mapping | None = None, unlabelled: Sequence[str] = ()
+) -> dict:
     """Rows for the HTML table: ours (best per column marked) then the literature's.
 
     The columns are the registered measures' (:mod:`latent_atlas.measures`) for the study's
     ``metrics:`` settings; the rows whose method is a registered projection method are maps,
-    the others (latent-space and pixel k-NN) references.
+    the others (latent-space and pixel k-NN) references. A dataset of ``unlabelled`` has its
+    label-based cells say "no labels" (not measured), not a blank.
     """
     columns = measures.columns(metric_params or {})
+    by_labels = {
+        key
+        for m in measures.REGISTRY.values()
+        if m.needs_labels
+        for key in m.columns(metric_params or {})
+    }
     wide = wide[wide["method"] != "uses"]  # the uses have their own table
     maps = wide[wide["method"].map(methods.is_map)]
     best = {}
@@ -160,9 +174,12 @@ def metrics_table(wide: pd.DataFrame, metric_params: Mapping | None = None) -> d
         cells = []
         for key, _, _ in columns:
             v = r.get(key, np.nan)
+            text = "" if pd.isna(v) else (f"{v:.2f}" if "seconds" in key else f"{v:.4f}")
+            if pd.isna(v) and key in by_labels and r["dataset"] in unlabelled:
+                text = NO_LABELS
             cells.append(
                 {
-                    "text": "" if pd.isna(v) else (f"{v:.2f}" if "seconds" in key else f"{v:.4f}"),
+                    "text": text,
                     "best": bool(is_map and key in best and not pd.isna(v) and v == best[key]),
                 }
             )
@@ -183,7 +200,12 @@ def metrics_table(wide: pd.DataFrame, metric_params: Mapping | None = None) -> d
             for k, _, _ in columns
         ]
         lit.append({"label": f"literature: {name}", "cells": cells, "kind": "literature"})
-    return {"columns": [c[1] for c in columns], "ours": ours, "literature": lit}
+    return {
+        "columns": [c[1] for c in columns],
+        "ours": ours,
+        "literature": lit,
+        "no_labels": any(c["text"] == NO_LABELS for r in ours for c in r["cells"]),
+    }
 
 
 def methods_table(maps: Mapping[str, Mapping[str, str]]) -> list[dict]:
@@ -289,7 +311,60 @@ def dataset_sources(datasets: Mapping[str, str]) -> dict[str, dict]:
                 else "x".join(map(str, shape)) + (" RGB" if ch == 3 else " grey")
             ),
             "classes": [str(c) for c in a["class_names"]],
+            "labelled": is_labelled(a),
         }
+    return out
+
+
+def thumbnail_uri(path: str | os.PathLike[str], width: int = THUMBNAIL) -> str:
+    """A PNG shrunk to ``width`` pixels across, as a data: URI (a map beside its labels;
+    the full-size figure stays in results/)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        if im.width > width:
+            im = im.resize((width, round(im.height * width / im.width)), Image.LANCZOS)
+        buf = io.BytesIO()
+        im.save(buf, "PNG", optimize=True)
+    return f"data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"
+
+
+def labels_section(
+    figures: Mapping[str, Mapping[str, str]], tables: Mapping[str, Mapping[str, str]]
+) -> list[dict]:
+    """Per dataset/model and map: the map's picture and its labels (latent_atlas.labels), the
+    most populous LABEL_ROWS of them, and how many more the labels CSV holds."""
+    from .labels import read
+
+    out = []
+    for key, by_method in tables.items():
+        for method, path in by_method.items():
+            table = read(path).sort_values("points", ascending=False, kind="stable")
+            figure = figures.get(key, {}).get(method)
+            out.append(
+                {
+                    "key": key,
+                    "method": method,
+                    "figure": thumbnail_uri(figure) if figure else "",
+                    "rows": [
+                        {
+                            "name": r.name,
+                            "kind": r.kind,
+                            "points": f"{int(r.points):,}",
+                            "purity": f"{r.purity:.2f}",
+                            "medoid": r.medoid,
+                            "at": f"({r.x:.3g}, {r.y:.3g})",
+                        }
+                        for r in table.head(LABEL_ROWS).itertuples()
+                    ],
+                    "more": max(0, len(table) - LABEL_ROWS),
+                    "clusters": bool((table["kind"] == "cluster").any()),
+                }
+            )
     return out
 
 
@@ -311,8 +386,11 @@ def build(
     sweeps: Sequence[Mapping] = (),
     maps: Mapping[str, Mapping[str, str]] | None = None,
     similarity: Mapping[str, Mapping[str, str]] | None = None,
+    labels: Mapping[str, Mapping[str, str]] | None = None,
+    map_figures: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict:
-    """Assemble the report and its two machine-readable companions; return the summary."""
+    """Assemble the report and its two machine-readable companions; return the summary.
+    ``labels`` and ``map_figures``: per "dataset/model", each map's labels CSV and figure."""
     tidy = pd.read_csv(metrics_csv)
     pairs = tidy[tidy["method"] == "similarity"]  # a pair of spaces' rows: their own section
     wide = wide_metrics(tidy[tidy["method"] != "similarity"])
@@ -360,7 +438,11 @@ def build(
         "title": "latent-atlas report",
         "keys": keys,
         "comparison": data_uri(comparison_png),
-        "table": metrics_table(wide, config.get("metrics")),
+        "table": metrics_table(
+            wide, config.get("metrics"), [d for d, src in sources.items() if not src["labelled"]]
+        ),
+        "no_labels": NO_LABELS,
+        "labels": labels_section(map_figures or {}, labels or {}),
         "uses": uses_table(wide),
         "methods": methods_table(maps or {}),
         "uses_config": config.get("uses", {}),
@@ -451,6 +533,8 @@ def make(
         benchmark_files=results.get("benchmarks", []),
         workflow_dir=workflow_dir,
         maps={key: files["maps"] for key, files in models.items()},
+        labels={key: files["labels"] for key, files in models.items() if "labels" in files},
+        map_figures={key: files["map_figures"] for key, files in models.items()},
         out_html=out["html"],
         out_metrics=out["metrics"],
         out_summary=out["summary"],

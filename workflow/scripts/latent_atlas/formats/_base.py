@@ -74,7 +74,9 @@ class Format:
     of the user's, which is always defined under its format's name. ``resources`` are files
     another rule makes (MNIST's download). ``codes`` = the data's vectors are the codes
     (model ``none``: no training). ``provenance`` and ``pin_index`` feed the report and the
-    ``sha256:`` pins.
+    ``sha256:`` pins. ``labelled(spec)`` says whether an entry's data have class labels,
+    read when the workflow is planned (an unlabelled dataset's codes are clustered instead);
+    None = always labelled.
     """
 
     name: str
@@ -88,6 +90,7 @@ class Format:
     #: (train, test, classes) of an entry when known without reading it (built-in datasets):
     #: the planning then checks settings that depend on the data's size before any job
     size: Callable[[Mapping], tuple[int, int, int]] | None = None
+    labelled: Callable[[Mapping], bool] | None = None
 
     @property
     def builtin(self) -> bool:

@@ -17,6 +17,7 @@ IDX_FILES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 SPLITS = ("train", "test")
+UNLABELLED = "unlabelled"  # the one class name of a dataset without labels
 
 
 def idx_file(folder: Path, name: str) -> Path:
@@ -90,14 +91,20 @@ def decode_labels(
 
 
 def split(
-    x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, where: str
+    x: np.ndarray,
+    y: np.ndarray,
+    test_fraction: float,
+    seed: int,
+    where: str,
+    stratify: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Stratified, seeded train/test split for data that comes without one."""
+    """Seeded train/test split for data that comes without one: stratified by label, unless
+    there are no labels (``stratify`` False)."""
     from sklearn.model_selection import train_test_split
 
     try:
         xtr, xte, ytr, yte = train_test_split(
-            x, y, test_size=test_fraction, random_state=seed, stratify=y
+            x, y, test_size=test_fraction, random_state=seed, stratify=y if stratify else None
         )
     except ValueError as exc:
         raise AtlasError(
@@ -162,8 +169,10 @@ def finish(
     y: Mapping[str, np.ndarray],
     class_names: Sequence[str] | None,
     where: str,
+    labelled: bool = True,
 ) -> dict[str, np.ndarray]:
-    """Count checks and label decoding common to every format."""
+    """Count checks and label decoding common to every format. Without labels (``labelled``
+    False, every y 0) the one class is UNLABELLED and data.npz says ``labelled`` False."""
     for s in SPLITS:
         if len(x[s]) != len(y[s]):
             raise AtlasError(
@@ -171,6 +180,13 @@ def finish(
             )
         if len(x[s]) == 0:
             raise AtlasError(f"{where}: the {s} split is empty")
+    if not labelled:
+        return {
+            "y_train": np.zeros(len(y["train"]), np.uint8),
+            "y_test": np.zeros(len(y["test"]), np.uint8),
+            "class_names": np.array([UNLABELLED]),
+            "labelled": np.bool_(False),
+        }
     labels, names = decode_labels(y, class_names, where)
     present = np.unique(labels["train"])
     if len(present) < 2:

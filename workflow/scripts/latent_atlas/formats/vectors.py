@@ -1,6 +1,7 @@
-"""vectors: a Parquet table of precomputed embeddings: ``label``, an optional ``split``
-(train/test) and the vector in the other numeric columns. No training: its codes are the
-model ``none``."""
+"""vectors: a Parquet table of precomputed embeddings: an optional ``label``, an optional
+``split`` (train/test) and the vector in the other numeric columns. No training: its codes are the
+model ``none``. A table without labels is one class (UNLABELLED, ``labelled`` False in data.npz):
+its label-based measures are not computed and its codes are clustered instead."""
 
 from __future__ import annotations
 
@@ -11,14 +12,31 @@ import numpy as np
 
 from ..errors import AtlasError
 from ._base import Format, Sources, existing_file, source_path
-from ._common import SPLITS, finish, split
+from ._common import SPLITS, UNLABELLED, finish, split
 
 log = logging.getLogger(__name__)
 MAP_DIMENSIONS = 2  # every map is 2-D: a table needs at least this many vector components
 
 
+def has_labels(spec: Mapping) -> bool:
+    """Whether the entry's table has a ``label`` column (its schema only, read when the workflow
+    is planned: an unlabelled dataset gets the clusters rule)."""
+    import pyarrow.parquet as pq
+
+    path = source_path(spec)
+    try:
+        names = pq.read_schema(path).names
+    except Exception as exc:
+        raise AtlasError(
+            f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc})"
+        ) from None
+    return "label" in names
+
+
 def read(spec: Mapping, sources: Sources) -> dict[str, np.ndarray]:
-    """A Parquet table: ``label``, optional ``split`` (train/test), numeric vector columns.
+    """A Parquet table: optional ``label``, optional ``split`` (train/test), numeric vector
+    columns. Without ``label`` every row is of the one class UNLABELLED and the split (when the
+    table has none) is seeded but not stratified.
 
     The vectors are scaled by one global affine map into [0, 1] (the range every later rule
     expects); distances keep their ratios, so neighbours, maps and metrics are unchanged.
@@ -33,8 +51,12 @@ def read(spec: Mapping, sources: Sources) -> dict[str, np.ndarray]:
         raise AtlasError(
             f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc})"
         ) from None
-    if "label" not in table.column_names:
-        raise AtlasError(f"{where}: no `label` column (columns: {table.column_names[:10]})")
+    labelled = "label" in table.column_names
+    if not labelled and spec.get("class_names"):
+        raise AtlasError(
+            f"{where}: class_names are given but the table has no `label` column (columns: "
+            f"{table.column_names[:10]}); add the labels to the table or drop class_names"
+        )
     import pyarrow.types as pat
 
     types = {f.name: f.type for f in table.schema}
@@ -62,7 +84,7 @@ def read(spec: Mapping, sources: Sources) -> dict[str, np.ndarray]:
             f"{MAP_DIMENSIONS} dimensions of a map, so there is nothing to project; give the "
             "table at least two numeric columns besides label/split"
         )
-    if table.column("label").null_count:
+    if labelled and table.column("label").null_count:
         first = int(
             np.flatnonzero(table.column("label").is_null().to_numpy(zero_copy_only=False))[0]
         )
@@ -70,7 +92,11 @@ def read(spec: Mapping, sources: Sources) -> dict[str, np.ndarray]:
             f"{where}: {table.column('label').null_count} rows have no label (first: row "
             f"{first}); give every row a label or drop the unlabelled rows"
         )
-    labels = table.column("label").to_numpy(zero_copy_only=False)
+    if labelled:
+        labels = table.column("label").to_numpy(zero_copy_only=False)
+    else:
+        labels = np.zeros(table.num_rows, np.uint8)
+        log.info("%s: no `label` column: one class %r, clustered instead", where, UNLABELLED)
     if "split" in table.column_names:
         sp = table.column("split").to_numpy(zero_copy_only=False).astype(str)
         odd = sorted(set(sp.tolist()) - set(SPLITS))
@@ -79,7 +105,7 @@ def read(spec: Mapping, sources: Sources) -> dict[str, np.ndarray]:
         rows = {s: np.flatnonzero(sp == s) for s in SPLITS}
     else:
         index = np.arange(table.num_rows)
-        parts = split(index, labels, spec["test_fraction"], spec["seed"], where)
+        parts = split(index, labels, spec["test_fraction"], spec["seed"], where, labelled)
         rows = {"train": parts[0], "test": parts[1]}
     # Each split's matrix is filled column by column from the table: the vectors are held
     # once (plus the table), never as a whole matrix and its split copies.
@@ -95,7 +121,7 @@ def read(spec: Mapping, sources: Sources) -> dict[str, np.ndarray]:
                 f"{int(np.flatnonzero(bad)[0])}); drop or impute those rows"
             )
     y = {s: labels[r] for s, r in rows.items()}
-    out = finish(x, y, spec.get("class_names"), where)
+    out = finish(x, y, spec.get("class_names"), where, labelled)
     lo = min(float(x[s].min()) for s in SPLITS)
     hi = max(float(x[s].max()) for s in SPLITS)
     scale = np.float32(1.0 / (hi - lo)) if hi > lo else np.float32(1.0)
@@ -114,4 +140,5 @@ FORMAT = Format(
     files=existing_file,
     codes=True,
     description="a Parquet table of embeddings (no model: the vectors are the codes)",
+    labelled=has_labels,
 )

@@ -10,6 +10,7 @@ whose name starts with ``_`` are helpers.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Mapping
 
 import numpy as np
@@ -40,6 +41,8 @@ def _ordered() -> dict[str, Measure]:
 
 
 REGISTRY: dict[str, Measure] = _ordered()
+NO_LABELS = "not measured: no labels"  # what a label-based measure says of unlabelled data
+log = logging.getLogger(__name__)
 
 
 def params_used() -> list[str]:
@@ -64,9 +67,11 @@ def map_metrics(
     params: Mapping,
     threads: int,
     graph: Mapping[str, np.ndarray] | None = None,
+    labelled: bool = True,
 ) -> dict[str, float]:
     """Every registered measure of one map; ``z_train`` are the codes of the map's train
-    points, in order.
+    points, in order. Without labels (``labelled`` False) the label-based measures are NaN,
+    and the log says why.
 
     Runs on ``threads`` threads (BLAS and numba included), the number the rule claims, so that
     it shares the machine with the jobs beside it instead of oversubscribing it.
@@ -75,6 +80,11 @@ def map_metrics(
     out: dict[str, float] = {}
     with _limited(threads):
         for measure in REGISTRY.values():
+            if measure.needs_labels and not labelled:
+                keys = list(measure.columns(params))
+                log.info("%s: %s (NaN)", ", ".join(keys), NO_LABELS)
+                out.update(dict.fromkeys(keys, float("nan")))
+                continue
             out.update(measure.compute(data))
     return out
 

@@ -76,6 +76,8 @@ class Measure:
     it in a sweep's report table. A measure that is a mean over points may give ``local(map)``:
     each train point's own value (NaN where not computed; ``local_on`` says where it is), which
     the ``local_quality`` rule writes beside the map for the atlas, the report and the user.
+    ``needs_labels``: it scores the map by its class labels, so on data without labels it is
+    not computed (NaN, "not measured: no labels"), never a trivial score of one class.
     """
 
     name: str
@@ -89,6 +91,7 @@ class Measure:
     outputs: Callable[[Measure, Mapping], dict[str, str]] = _own_name
     local: Callable[[MapData], np.ndarray] | None = None
     local_on: str = ""
+    needs_labels: bool = False
 
     def columns(self, params: Mapping) -> dict[str, str]:
         """metric key -> column title, for these ``metrics:`` settings."""

@@ -23,6 +23,7 @@ MEASURE = Measure(
     better="higher",
     computed_on="exact, every test point (classifier fitted on every train point)",
     compute=compute,
+    needs_labels=True,
     params=("knn_k",),
     order=10,
     outputs=outputs,

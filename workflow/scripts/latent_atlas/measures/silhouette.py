@@ -17,6 +17,7 @@ MEASURE = Measure(
     better="higher",
     computed_on="exact, every train point (or a seeded silhouette_sample)",
     compute=compute,
+    needs_labels=True,
     params=("silhouette_sample",),
     order=30,
 )

@@ -16,5 +16,6 @@ MEASURE = Measure(
     better="higher",
     computed_on="exact, class centroids of all train points",
     compute=compute,
+    needs_labels=True,
     order=80,
 )
