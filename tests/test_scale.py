@@ -163,11 +163,12 @@ def test_bad_scale_config_fails_early(override: str, needle: str):
 
 
 def test_the_approximate_graph_is_deterministic_and_logs_its_progress(latent, tmp_path, caplog):
-    """Built twice: the same graph, bit for bit (the index is built on one thread); the log
-    tells how far the index and the searches have come."""
+    """Built twice, on two threads and on one: the same graph, bit for bit (the index is built
+    on one thread, the search only reads it); the log tells how far the index and the searches
+    have come."""
     with caplog.at_level(logging.INFO):
         a = neighbors.build(latent, LOW, 2, tmp_path / "a.npz")
-    b = neighbors.build(latent, LOW, 2, tmp_path / "b.npz")
+    b = neighbors.build(latent, LOW, 1, tmp_path / "b.npz")  # any thread count
     for key in ("train_ind", "train_dist", "test_ind", "test_dist"):
         np.testing.assert_array_equal(a[key], b[key])
     assert "HNSW index: 3000/3000 rows (100%)" in caplog.text
@@ -227,3 +228,14 @@ def test_large_data_get_the_large_data_schedule(latent, approx, tmp_path, method
     else:
         assert infos["large"]["epochs"] == 30
         assert infos["small"]["epochs"] == "umap-learn's default"
+
+
+def test_a_vectors_tables_graph_takes_both_cores():
+    """Nothing of a vectors table's own runs beside its graph: two threads; a trained model's
+    graph runs beside the dataset's other jobs on half the cores."""
+    from latent_atlas.scheduling import Schedule
+
+    schedule = Schedule(plan(), 2)
+    assert schedule.neighbors_threads("none") == 2
+    assert schedule.neighbors_threads("ae32") == 1
+    assert Schedule(plan(), 1).neighbors_threads("none") == 1

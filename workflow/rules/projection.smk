@@ -15,7 +15,7 @@ rule neighbors:
     priority: scheduling.PRIORITY_CHAIN
     conda:
         "../../envs/projection.yaml"
-    threads: SCHEDULE.half(2)
+    threads: lambda w: SCHEDULE.neighbors_threads(w.model)
     resources:
         mem_mb=3000,
         runtime=20,

@@ -59,6 +59,13 @@ class Schedule:
             return max(1, min(most, self.cores))
         return self.half(most)
 
+    def neighbors_threads(self, model: str) -> int:
+        """Threads of a model's kNN graph (the same graph for any count: tested). A trained
+        model's graph runs beside the dataset's other jobs (its pixel reference, the uses'
+        inputs) on half the cores; a vectors table's (model ``none``) is the first job after the
+        data, with nothing of its own beside it and every map waiting for it: two cores."""
+        return max(1, min(2, self.cores)) if model == "none" else self.half(2)
+
     def project_threads(self, map_name: str) -> int:
         method, _ = self.plan.map_method(map_name)
         return methods.get(method).threads(self.plan.method_params(map_name), self.cores)
