@@ -239,3 +239,13 @@ def test_a_vectors_tables_graph_takes_both_cores():
     assert schedule.neighbors_threads("none") == 2
     assert schedule.neighbors_threads("ae32") == 1
     assert Schedule(plan(), 1).neighbors_threads("none") == 1
+
+
+def test_a_maps_measures_each_log_a_progress_line(latent, caplog):
+    """On a large map the measures job runs for minutes: a line per measure says how far."""
+    frame = _map_frame(latent, latent["z_train"][:, :2], latent["z_test"][:, :2])
+    with caplog.at_level(logging.INFO):
+        measures.map_metrics(frame, {}, latent["z_train"], dict(PARAMS), 1)
+    n = len(measures.REGISTRY)
+    assert caplog.text.count(f"/{n} done: ") == n
+    assert f"measure {n}/{n} done: " in caplog.text

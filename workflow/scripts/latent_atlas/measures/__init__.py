@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Mapping
 
 import numpy as np
@@ -79,14 +80,22 @@ def map_metrics(
     data = _prepared(frame, info, z_train, params, threads, graph)
     out: dict[str, float] = {}
     with _limited(threads):
-        for measure in REGISTRY.values():
+        for i, measure in enumerate(REGISTRY.values(), 1):
             if measure.needs_labels and not labelled:
                 keys = list(measure.columns(params))
                 log.info("%s: %s (NaN)", ", ".join(keys), NO_LABELS)
                 out.update(dict.fromkeys(keys, float("nan")))
                 continue
+            start = time.perf_counter()
             out.update(measure.compute(data))
+            _done(i, measure.name, start)
     return out
+
+
+def _done(i: int, name: str, start: float) -> None:
+    """A progress line per measure: on a large map each takes from seconds to minutes."""
+    took = time.perf_counter() - start
+    log.info("measure %d/%d done: %s (%.1f s)", i, len(REGISTRY), name, took)
 
 
 def _prepared(
@@ -125,11 +134,13 @@ def local_quality(
     out = pd.DataFrame({"split": frame["split"].to_numpy(), "index": frame["index"].to_numpy()})
     where: dict[str, str] = {}
     with _limited(threads):
-        for m in REGISTRY.values():
+        for i, m in enumerate(REGISTRY.values(), 1):
             if m.local is None:
                 continue
+            start = time.perf_counter()
             values = np.full(len(frame), np.nan, np.float32)
             values[train] = np.asarray(m.local(data), np.float32)
+            _done(i, m.name, start)
             (key,) = m.columns(params)  # a local measure has one output
             out[key] = values
             where[key] = m.local_on
