@@ -41,7 +41,7 @@ models:
 methods: {{tsne: {{perplexity: 5, n_iter: 250}}}}
 encode: {{interpolate: [[0, 1]]}}
 uses: {{anomaly: false}}
-metrics: {{pixels_reference: false}}
+metrics: {{pixels_reference: true}}
 """
     )
     snakemake(workflow_dir, "--configfile", str(cfg), timeout=1500)
@@ -98,6 +98,11 @@ metrics: {{pixels_reference: false}}
     )
     assert "plain/none / tsne: clusters" in html and "no labels" in html
     assert not (res / "emb/none/clusters.parquet").exists()  # labelled: classes, no clusters
+    # the vectors are their codes: their raw reference is the latent one, not searched again
+    ref = pd.read_csv(res / "emb/none/metrics/reference.csv").set_index(["method", "metric"])
+    assert ref.loc["pixels"]["value"].to_dict() == ref.loc["latent"]["value"].to_dict()
+    assert not (res / "emb/pixels_reference.csv").exists()
+    assert (res / "fashion/pixels_reference.csv").is_file()  # images keep their pixel search
 
 
 def test_done_when_command(workflow_dir: Path, tmp_path: Path):
