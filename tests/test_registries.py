@@ -222,8 +222,9 @@ def test_sweep_maps_widen_the_graph_of_their_model_only():
 
 
 def test_datasets_models_and_inputs_come_from_the_formats(tmp_path: Path):
-    vec = tmp_path / "v.parquet"
-    vec.write_bytes(b"")
+    from byod import make_vectors
+
+    vec = make_vectors(tmp_path / "v.parquet")  # the plan reads its schema: labelled or not
     cfg = config(
         study={"datasets": ["mnist", "v"], "models": ["ae"]},
         datasets={"v": {"format": "vectors", "path": str(vec)}},
@@ -307,3 +308,16 @@ def test_every_kind_declares_the_capabilities_of_what_it_builds(name, tmp_path):
         if {cap: getattr(other, cap) for cap in shown} != shown:
             with pytest.raises(AtlasError, match=f"not a {other.name} model"):
                 load_model(tmp_path / "model.keras", other.name)
+
+
+def test_a_damaged_table_fails_at_planning_naming_it(tmp_path: Path):
+    """Whether a vectors table has labels is read when the run is planned (an unlabelled one
+    gets the clusters rule): an unreadable table stops the run there, named."""
+    vec = tmp_path / "v.parquet"
+    vec.write_bytes(b"")
+    cfg = config(
+        study={"datasets": ["v"], "models": ["ae"]},
+        datasets={"v": {"format": "vectors", "path": str(vec)}},
+    )
+    with pytest.raises(AtlasError, match=r"v\.parquet: not a readable Parquet file"):
+        planning.Plan(cfg)
