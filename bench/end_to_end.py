@@ -26,7 +26,6 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,7 +39,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from study import WORKFLOW_FILES, job_benchmarks, job_threads, timeline, work_floor  # noqa: E402
+from study import copy_workflow, job_benchmarks, job_threads, timeline, work_floor  # noqa: E402
 
 DIM, INTRINSIC, CLASSES, MODES = 64, 10, 10, 30
 METHODS = ("pca", "tsne", "umap")
@@ -300,13 +299,7 @@ def main() -> None:
         workdir = Path(args.keep) if args.keep else Path(tmp) / "wf"
         if workdir.exists():
             raise SystemExit(f"{workdir} exists: give --keep a new folder")
-        workdir.mkdir(parents=True)
-        for name in WORKFLOW_FILES:
-            src = REPO / name
-            if src.is_dir():
-                shutil.copytree(src, workdir / name, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy2(src, workdir / name)
+        copy_workflow(workdir)
         (workdir / "data").mkdir()
         t0 = time.perf_counter()
         t = table(args.points)

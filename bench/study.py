@@ -38,6 +38,17 @@ sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 WORKFLOW_FILES = ("Snakefile", "config.yaml", "config", "workflow", "profiles", "envs")
 
 
+def copy_workflow(dest: Path) -> None:
+    """A scratch copy of the workflow (no results) in the new folder ``dest``."""
+    dest.mkdir(parents=True)
+    for name in WORKFLOW_FILES:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+
+
 def load_mnist(folder: str) -> tuple:
     """The tutorial's step 1 on the verified IDX files: ``mnist.load_data()`` (here the
     package's IDX reader), then float32 / 255 and 28 x 28 -> 784."""
@@ -269,13 +280,7 @@ def main() -> None:
         print(f"  wall {wall_t:.1f} s, peak RSS {rss_t:.0f} MB", flush=True)
 
         wd = tmp / "wf"
-        wd.mkdir()
-        for name in WORKFLOW_FILES:
-            src = REPO / name
-            if src.is_dir():
-                shutil.copytree(src, wd / name, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy2(src, wd / name)
+        copy_workflow(wd)
         shutil.copytree(args.mnist, wd / "resources" / "mnist")
         for f in (wd / "resources" / "mnist").iterdir():  # verified downloads, newer than the
             os.utime(f)  # copied workflow's code: the download rule has nothing to do

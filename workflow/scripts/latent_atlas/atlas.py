@@ -380,13 +380,13 @@ def map_labels(path: str) -> list[dict]:
         table = pd.read_csv(path, keep_default_na=False, dtype={"name": str, "medoid": str})
     except (OSError, ValueError) as err:
         raise AtlasError(
-            f"{path}: not a readable labels table ({err}); rerun the labels rule"
+            f"{path}: not a readable labels table ({err}); rerun the map_labels rule"
         ) from err
     missing = [c for c in LABEL_COLUMNS if c not in table]
     if missing:
         raise AtlasError(
-            f"{path}: lacks the columns {missing} (needs {list(LABEL_COLUMNS)}); rerun the labels "
-            "rule (snakemake --forcerun labels)"
+            f"{path}: lacks the columns {missing} (needs {list(LABEL_COLUMNS)}); rerun the "
+            "map_labels rule (snakemake --forcerun map_labels)"
         )
     out = []
     for row in table.itertuples(index=False):
@@ -397,7 +397,7 @@ def map_labels(path: str) -> list[dict]:
         if not (math.isfinite(x) and math.isfinite(y) and 0 <= purity <= 1):
             raise AtlasError(
                 f"{path}: label {row.name!r} sits at ({x}, {y}) with purity {purity}; "
-                "coordinates must be finite and purity within 0-1; rerun the labels rule"
+                "coordinates must be finite and purity within 0-1; rerun the map_labels rule"
             )
         if row.kind not in ("class", "cluster"):
             raise AtlasError(f"{path}: label {row.name!r} has kind {row.kind!r}, not class/cluster")
@@ -431,7 +431,7 @@ def map_contours(path: str) -> dict:
         raise AtlasError(
             f"{path}: not a density file ({type(err).__name__}: {err}); expected "
             '{"levels": [...], "contours": [{"level": v, "paths": [[[x, y], ...], ...]}]}; '
-            "rerun the density rule"
+            "rerun the map_labels rule (it writes the density too)"
         ) from err
     return {"levels": levels, "contours": contours}
 
