@@ -307,10 +307,8 @@ def test_the_seed_sweep_gives_across_seed_similarity_and_a_stability_layer(tiny_
         page.wait_for_function("document.documentElement.dataset.pinned == 'digits/ae32:3:10'")
         page.select_option("#color-by", layer)
         page.wait_for_function(f"document.documentElement.dataset.colorBy == 'digits/ae32:{layer}'")
-        q = page.evaluate(
-            f"Array.from(latentAtlas.model('points:digits/ae32').data['codes__{layer}'])"
-        )
-        split = page.evaluate("Array.from(latentAtlas.model('points:digits/ae32').data.split)")
+        q = page.evaluate(f"Array.from(latentAtlas.columns('digits/ae32').layer['codes__{layer}'])")
+        split = page.evaluate("Array.from(latentAtlas.columns('digits/ae32').split)")
         train = np.array(q)[np.array(split) == 0]
         np.testing.assert_allclose((train - 1) / 254, stability, atol=0.5 / 254 + 1e-9)
         assert "stability across training seeds" in page.inner_text("#color-by")
