@@ -78,26 +78,29 @@ def knn_graph(
             "e.g. a perplexity); lower that setting, raise projection.max_points or use more data"
         )
     nn = NearestNeighbors(n_neighbors=k, algorithm="brute", n_jobs=threads).fit(z_train)
-    train_dist, train_ind = _chunked(nn, z_train, "exact kNN, train rows")
-    test_dist, test_ind = _chunked(nn, z_test, "exact kNN, test rows")
+    train_dist, train_ind = _chunked(nn.kneighbors, z_train, "exact kNN, train rows")
+    test_dist, test_ind = _chunked(nn.kneighbors, z_test, "exact kNN, test rows")
     return _self_first(train_ind, train_dist, test_ind, test_dist)
 
 
-def _chunked(nn: object, queries: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """``nn.kneighbors(queries)`` in chunks of QUERY_CHUNK rows, a progress line per chunk.
+def _chunked(
+    search: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], queries: np.ndarray, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``search(queries)`` -> (distances, indices) in chunks of QUERY_CHUNK rows, a progress
+    line per chunk (each row's answer is its own: the same as one call).
 
-    The chunk is a multiple of scikit-learn's own distance chunk (256 rows), so each row's
-    distances come from the same computations as in one call: the same neighbours, bit for bit.
+    For scikit-learn's brute force the chunk is a multiple of its own distance chunk (256 rows),
+    so each row's distances come from the same computations as in one call, bit for bit.
     """
     progress = Progress(what, len(queries))
     dist, ind = [], []
     for start in range(0, len(queries), QUERY_CHUNK):
-        d, i = nn.kneighbors(queries[start : start + QUERY_CHUNK])
+        d, i = search(queries[start : start + QUERY_CHUNK])
         dist.append(d)
         ind.append(i)
         progress.update(start + len(d))
     if not dist:
-        return nn.kneighbors(queries)
+        return search(queries)
     return np.concatenate(dist), np.concatenate(ind)
 
 
@@ -187,14 +190,10 @@ def approximate_knn_graph(
     found = []
     for name, queries in (("train", z_train), ("test", z_test)):
         queries = np.ascontiguousarray(queries, np.float32)
-        progress = Progress(f"HNSW search, {name} rows (k={k})", len(queries))
-        dist, ind = [], []
-        for start in range(0, len(queries), QUERY_CHUNK):
-            d, i = index.search(queries[start : start + QUERY_CHUNK], k)
-            dist.append(d)
-            ind.append(i)
-            progress.update(start + len(d))
-        found.append((np.concatenate(ind), np.sqrt(np.maximum(np.concatenate(dist), 0))))
+        dist, ind = _chunked(
+            lambda q: index.search(q, k), queries, f"HNSW search, {name} rows (k={k})"
+        )
+        found.append((ind, np.sqrt(np.maximum(dist, 0))))
     (train_ind, train_dist), (test_ind, test_dist) = found
     missing = int((train_ind < 0).sum() + (test_ind < 0).sum())
     if missing:  # fewer reachable points than k: tiny or degenerate data
