@@ -65,13 +65,16 @@ def table(n: int, seed: int = 0) -> dict[str, np.ndarray]:
 
 
 def write_table(t: dict[str, np.ndarray], path: Path) -> None:
-    """The table as the `vectors` format reads it: label, split and one column per component."""
+    """The table as the `vectors` format reads it: label, split and one column per component.
+    Written beside and renamed, so a concurrent straight run never reads half a table."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     cols = {"label": t["label"], "split": t["split"]}
     cols |= {f"v{i:02d}": t["z"][:, i] for i in range(DIM)}
-    pq.write_table(pa.table(cols), path)
+    part = path.with_name(f"{path.name}.{os.getpid()}.part")
+    pq.write_table(pa.table(cols), part)
+    os.replace(part, path)
 
 
 def study_config(table_path: Path) -> dict:
@@ -266,6 +269,13 @@ def main() -> None:
         action="store_true",
         help="only compute the straight runs' maps into --straight-dir (for a later --guard)",
     )
+    ap.add_argument(
+        "--method",
+        choices=["tsne", "umap"],
+        action="append",
+        help="with --straight-only: only this library's run (repeatable; default both), so "
+        "two runs can share the cores as two processes",
+    )
     ap.add_argument("--keep", metavar="DIR", help="run in DIR and keep it (default: a temp dir)")
     ap.add_argument("--guard-worker", nargs=4, help=argparse.SUPPRESS)
     ap.add_argument(
@@ -289,7 +299,7 @@ def main() -> None:
     if args.straight_only:
         if not args.straight_dir:
             ap.error("--straight-only needs --straight-dir")
-        for method in ("tsne", "umap"):
+        for method in args.method or ("tsne", "umap"):
             s = straight_maps(args.points, method, args.straight_dir, args.cores, dict(os.environ))
             print(f"straight {method}: {s['seconds']:.0f} s, peak {s['rss_mb']:.0f} MB")
         return

@@ -214,7 +214,7 @@ def test_large_data_get_the_large_data_schedule(latent, approx, tmp_path, method
             "min_dist": 0.1,
             "deterministic": True,
             "seed": 0,
-            "large_data": {"n_epochs": 30},
+            "large_data": {"n_epochs": 30, "init": "pca"},
         },
     }[method]
     exact = neighbors.build(latent, {**LOW, "exact_max_points": None}, 1, tmp_path / "e.npz")
@@ -226,8 +226,9 @@ def test_large_data_get_the_large_data_schedule(latent, approx, tmp_path, method
         assert infos["large"]["iterations"] == "20 early exaggeration + 50"
         assert infos["small"]["iterations"] == "250 early exaggeration + 60"
     else:
-        assert infos["large"]["epochs"] == 30
+        assert (infos["large"]["epochs"], infos["large"]["init"]) == (30, "pca")
         assert infos["small"]["epochs"] == "umap-learn's default"
+        assert infos["small"]["init"] == "umap-learn's default (spectral)"
 
 
 def test_a_vectors_tables_graph_takes_both_cores():

@@ -79,13 +79,17 @@ def fit(
             np.ascontiguousarray(graph["test_ind"][:, :k]),
             np.ascontiguousarray(graph["test_dist"][:, :k]),
         )
-        epochs = {}
-        if large_data(graph):  # umap-learn's own default (200 above 10,000 points) otherwise
-            epochs["n_epochs"] = int((params.get("large_data") or {}).get("n_epochs", 100))
+        large = {}
+        if large_data(graph):  # umap-learn's own defaults otherwise (200 epochs, spectral)
+            settings = params.get("large_data") or {}
+            large = {
+                "n_epochs": int(settings.get("n_epochs", 100)),
+                "init": str(settings.get("init", "pca")),
+            }
         model = _umap(
             umap_learn,
             params,
-            **epochs,
+            **large,
             n_jobs=1 if params["deterministic"] else threads,
             precomputed_knn=(graph["train_ind"][:, :k], graph["train_dist"][:, :k], index),
         )
@@ -93,7 +97,8 @@ def fit(
     info = {
         **timing,
         "deterministic": bool(params["deterministic"]),
-        "epochs": epochs.get("n_epochs", "umap-learn's default"),
+        "epochs": large.get("n_epochs", "umap-learn's default"),
+        "init": large.get("init", "umap-learn's default (spectral)"),
         "placement": "test points placed with UMAP.transform into the train map",
     }
     return train_xy, test_xy, info, model
