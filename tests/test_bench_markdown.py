@@ -350,6 +350,8 @@ def test_end_to_end_section_says_budgets_guard_and_jobs():
     run = {
         "wall": 1500.0,
         "peak_mb": 6144.0,
+        "peak_at": 40.0,
+        "peak_parts": [("project.py", 4000.0), ("project.py", 2000.0), ("snakemake", 144.0)],
         "jobs": [("table/none/project_tsne", 700.0, 3000.0), ("atlas", 60.0, 2500.0)],
         "threads": {},
         "spans": [("project[table,none,tsne]", 0.0, 700.0)],
@@ -367,7 +369,16 @@ def test_end_to_end_section_says_budgets_guard_and_jobs():
     text = "\n\n".join(e2e.markdown_body(1_000_000, 2, run, quality, checks, (1.0, 2.0)))
     rows = _rows(text)
     assert ["wall (min)", "25.0", "30"] in rows
-    assert ["peak memory, all processes (GB)", "6.00", "8"] in rows
+    assert ["peak memory, all processes (GB)", "6.44", "8"] in rows  # 6144 MiB = 6.44e9 bytes
+    assert "40 s after the start, made of project.py 4.19, project.py 2.10, snakemake" in text
+    assert [
+        e2e.process_name(c)
+        for c in (
+            ["/v/bin/python", "/w/.snakemake/scripts/tmpab.project.py"],
+            ["/v/bin/python", "/v/bin/snakemake", "--cores"],
+            [],
+        )
+    ] == ["project.py", "snakemake", "?"]
     guard = {r[0]: r[-1] for r in rows if len(r) == 7}
     assert guard["t-SNE"] == "met"  # within 0.01 of the straight run
     assert guard["UMAP"] == "**not met**"  # trustworthiness 0.02 below it

@@ -250,3 +250,31 @@ def test_a_maps_measures_each_log_a_progress_line(latent, caplog):
     n = len(measures.REGISTRY)
     assert caplog.text.count(f"/{n} done: ") == n
     assert f"measure {n}/{n} done: " in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        ("umap", {"n_neighbors": 5, "min_dist": 0.1, "deterministic": True, "seed": 0}),
+        ("tsne", {"backend": "opentsne", "perplexity": 3, "n_iter": 60, "seed": 0}),
+    ],
+)
+def test_a_map_job_reads_only_its_methods_columns_and_draws_the_same_map(
+    latent, tmp_path, method, params
+):
+    """The project rule loads only the graph columns its method reads (so a map job on a large
+    table holds less); the map is bit-identical to one fitted with the whole graph."""
+    from latent_atlas import maps, methods, projections
+
+    path = tmp_path / "g.npz"
+    neighbors.build(latent, {**LOW, "k": 24, "exact_max_points": None}, 1, path)
+    columns = methods.get(method).neighbors(params)  # umap 5; t-SNE 16 (its placement's 15)
+    narrow, whole = neighbors.load(path, columns), neighbors.load(path)
+    assert narrow["train_ind"].shape[1] == narrow["test_dist"].shape[1] == columns < 24
+    assert narrow["train_ind"].flags.c_contiguous
+    np.testing.assert_array_equal(narrow["train_dist"], whole["train_dist"][:, :columns])
+    xy = {}
+    for name, graph in (("narrow", narrow), ("whole", whole)):
+        projections.project(method, latent, graph, params, 1, tmp_path / f"{name}.parquet")
+        xy[name] = maps.read_map(tmp_path / f"{name}.parquet")[0][["x", "y"]].to_numpy()
+    np.testing.assert_array_equal(xy["narrow"], xy["whole"])

@@ -289,6 +289,13 @@ def build(
     return arrays
 
 
-def load(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Read a neighbour graph written by :func:`build`."""
-    return load_npz(path, NEIGHBOR_KEYS)
+def load(path: str | os.PathLike[str], columns: int | None = None) -> dict[str, np.ndarray]:
+    """Read a neighbour graph written by :func:`build`. With ``columns`` (a method's
+    ``neighbors(params)``), keep only each point's first ``columns`` neighbours, copied so the
+    rest is freed: the graph is as wide as the widest method needs (t-SNE's), and a map job
+    beside another on a large table should hold only what its own method reads."""
+    arrays = load_npz(path, NEIGHBOR_KEYS)
+    if columns is not None:
+        for key in ("train_ind", "train_dist", "test_ind", "test_dist"):
+            arrays[key] = np.ascontiguousarray(arrays[key][:, : max(columns, 0)])
+    return arrays

@@ -24,6 +24,14 @@ from .maps import write_map
 log = logging.getLogger(__name__)
 
 
+def _rows(array: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``array[index]``, or the array itself when the index is every row in order (a table
+    under projection.max_points): no second copy of a large table's codes beside the fit."""
+    if len(index) == len(array) and np.array_equal(index, np.arange(len(array))):
+        return array
+    return array[index]
+
+
 def project(
     method: str,
     latent: Mapping[str, np.ndarray],
@@ -42,7 +50,7 @@ def project(
     """
     fit = methods.get(method).fit
     tr, te = graph["train_index"], graph["test_index"]
-    z_train, z_test = latent["z_train"][tr], latent["z_test"][te]
+    z_train, z_test = _rows(latent["z_train"], tr), _rows(latent["z_test"], te)
     from threadpoolctl import threadpool_limits
 
     # BLAS on one thread, whatever the job's threads: the PCA initialisation of t-SNE (and PCA

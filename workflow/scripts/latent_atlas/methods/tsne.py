@@ -13,6 +13,7 @@ from ..errors import AtlasError
 from ._base import Method, Result, half_cores, large_data
 
 EARLY_EXAGGERATION_ITER = 250  # openTSNE's default, below projection.knn_exact_max_points
+TRANSFORM_PERPLEXITY = 5  # openTSNE's TSNEEmbedding.transform default, which the placement uses
 
 
 def _opentsne(
@@ -117,8 +118,9 @@ def fit(
 
 
 def neighbors(params: Mapping) -> int:
-    """openTSNE's affinities read 3 x perplexity neighbours (self excluded)."""
-    return int(3 * params["perplexity"]) + 1
+    """openTSNE's affinities read 3 x perplexity neighbours (self excluded); its placement of
+    the test codes reads 3 x its own perplexity (``TSNEEmbedding.transform``'s 5)."""
+    return max(int(3 * params["perplexity"]), 3 * TRANSFORM_PERPLEXITY) + 1
 
 
 def threads(params: Mapping, cores: int) -> int:
