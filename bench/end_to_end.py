@@ -396,8 +396,8 @@ def markdown_body(
             ],
         ),
         f"GB are 10^9 bytes. The peak is the largest sum of every process's resident memory, "
-        f"sampled every 0.5 s; it came {run.get('peak_at', 0):.0f} s after the start, made of "
-        + ", ".join(f"{name} {mb * GB:.2f}" for name, mb in run.get("peak_parts", [])[:4] or [])
+        f"sampled every 0.5 s; it came {run['peak_at']:.0f} s after the start, made of "
+        + ", ".join(f"{name} {mb * GB:.2f}" for name, mb in run["peak_parts"][:4])
         + ". A job's own peak (its benchmark file, sampled by Snakemake less often) can miss "
         "a short spike.",
         f"Work: {work:.0f} job-seconds (times threads), so {cores} cores need at least "

@@ -297,5 +297,5 @@ def load(path: str | os.PathLike[str], columns: int | None = None) -> dict[str, 
     arrays = load_npz(path, NEIGHBOR_KEYS)
     if columns is not None:
         for key in ("train_ind", "train_dist", "test_ind", "test_dist"):
-            arrays[key] = np.ascontiguousarray(arrays[key][:, : max(columns, 0)])
+            arrays[key] = np.ascontiguousarray(arrays[key][:, :columns])
     return arrays
